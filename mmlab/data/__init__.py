@@ -1,0 +1,1 @@
+"""The MiniMart catalog: committed assets, the deterministic generator, and your own catalog."""
