@@ -1,0 +1,44 @@
+# Two commands: `make run` (execute the whole workbook, compare with baselines) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+ARGS ?=
+
+.PHONY: run run-fast test unit notebooks baselines catalog assets clean
+
+# (Re)create the venv only when it is missing or requirements.txt / pyproject.toml changed.
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+run: $(STAMP)  ## execute every notebook in full mode, compare with tests/baselines/full.json
+	$(PY) -m mmlab.run $(ARGS)
+
+run-fast: $(STAMP)  ## the same in FAST mode against tests/baselines/fast.json
+	$(PY) -m mmlab.run --fast $(ARGS)
+
+test: unit notebooks  ## unit tests, then every notebook under nbval in FAST mode
+
+unit: $(STAMP)
+	$(PY) -m pytest tests
+
+notebooks: $(STAMP)
+	$(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider notebooks
+
+baselines: $(STAMP)  ## refresh tests/baselines/{full,fast}.json from a run (review the diff before committing)
+	$(PY) -m mmlab.run --update-baselines $(ARGS)
+	$(PY) -m mmlab.run --fast --update-baselines $(ARGS)
+
+catalog: $(STAMP)  ## build (or load) the MiniMart catalog in both modes and print its figures
+	$(PY) -m mmlab.data.catalog --fast
+	$(PY) -m mmlab.data.catalog
+
+assets:  ## maintainers only: re-extract data/ from the pinned npm packages (needs npm and the network)
+	$(PYTHON) scripts/extract_assets.py
+
+clean:
+	rm -rf build .cache
