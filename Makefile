@@ -15,10 +15,12 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-run: $(STAMP)  ## execute every notebook in full mode, compare with tests/baselines/full.json
+run: $(STAMP)  ## build the catalog, execute every notebook in full mode, compare with tests/baselines/full.json
+	$(PY) -m mmlab.data.catalog
 	$(PY) -m mmlab.run $(ARGS)
 
 run-fast: $(STAMP)  ## the same in FAST mode against tests/baselines/fast.json
+	$(PY) -m mmlab.data.catalog --fast
 	$(PY) -m mmlab.run --fast $(ARGS)
 
 test: unit notebooks  ## unit tests, then every notebook under nbval in FAST mode
