@@ -26,12 +26,12 @@ from mmlab.config import cache_dir
 from mmlab.data import speech
 from mmlab.data.assets import art, asset_fingerprint, load_types, review_sentences_path
 from mmlab.data.behaviour import simulate_behaviour
-from mmlab.data.images import on_background, rotate_hue, shopper_photo
+from mmlab.data.images import fit_photo, on_background, rotate_hue, shopper_photo
 from mmlab.data.queries import generate_queries
 from mmlab.data.reviews import generate_reviews, load_review_sentences
 from mmlab.data.skus import generate_skus
 
-CATALOG_VERSION = 2  # bump when the generator changes: every cached catalog is then rebuilt
+CATALOG_VERSION = 3  # bump when the generator changes: every cached catalog is then rebuilt
 TABLES = ("types", "skus", "reviews", "users", "events", "queries", "qrels")
 ZERO_SHOT_SHARE = 0.1  # share of product types held out of training entirely
 
@@ -76,27 +76,33 @@ class Catalog:
             raise KeyError(f"unknown query_id {query_id!r}; query ids look like {self.queries.query_id.iloc[0]!r}")
         return self.queries.iloc[self._query_index[query_id]]
 
+    def _art(self, sku: pd.Series, artist: str) -> Image.Image:
+        """A SKU's 64x64 RGBA art: its own photo file in your own catalog (``image_path``), else the emoji art."""
+        if sku.get("image_path", ""):
+            return fit_photo(sku.image_path)
+        return art(sku.code, artist)
+
     def product_image(self, sku_id: str) -> Image.Image:
-        """The catalog photo of a SKU: 64x64 RGB, the catalog artist's art in the SKU's colour on white."""
+        """The catalog photo of a SKU: 64x64 RGB, the art in the SKU's colour (or its own photo) on white."""
         sku = self.sku(sku_id)
-        return on_background(rotate_hue(art(sku.code, "google"), sku.hue_shift))
+        return on_background(rotate_hue(self._art(sku, "google"), sku.hue_shift))
 
     def query_image(self, query_id: str) -> Image.Image:
-        """The shopper's photo of an image or composed query: 64x64 RGB."""
+        """The shopper's photo of an image or composed query: 64x64 RGB (own catalogs: a shot of the real photo)."""
         query = self.query(query_id)
         if query.modality not in ("image", "composed"):
             raise ValueError(f"query {query_id} is a {query.modality} query; only image and composed queries "
                              "have a photo")
         source = self.sku(query.source_sku)
-        return shopper_photo(rotate_hue(art(source.code, "twitter"), query.hue_shift),
+        return shopper_photo(rotate_hue(self._art(source, "twitter"), query.hue_shift),
                              np.random.default_rng(query.image_seed))
 
     def query_audio(self, query_id: str) -> np.ndarray:
-        """The spoken query: mono float32 at 16 kHz."""
+        """The spoken query: mono float32 at 16 kHz (own catalogs: the file in ``audio_path``)."""
         query = self.query(query_id)
         if query.modality != "voice":
             raise ValueError(f"query {query_id} is a {query.modality} query; only voice queries have audio")
-        wave, _ = speech.read_wav(self.folder / "audio" / f"{query_id}.wav")
+        wave, _ = speech.read_wav(query.get("audio_path", "") or self.folder / "audio" / f"{query_id}.wav")
         return wave
 
     def relevance(self, query_ids: pd.Series | list[str] | None = None) -> dict[str, dict[str, int]]:
