@@ -2,15 +2,17 @@
 
 A catalog photo is the catalog artist's art, recoloured for the SKU, on a white background. A shopper's query photo
 is the *other* artist's art of the same product, recoloured the same way, then shot badly: smaller, rotated,
-shifted, on a busy background, blurred, noisy and JPEG-compressed.
+shifted, on a busy background, blurred, noisy and JPEG-compressed. In your own catalog (``mmlab.data.byo``) the
+product's real photo file, fitted into 64x64 by :func:`fit_photo`, takes the place of the art.
 """
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageFilter, ImageOps
 
 SIZE = 64
 VIVID_SATURATION = 0.25  # below this saturation a pixel reads as black, grey or white
@@ -92,6 +94,22 @@ def on_background(image: Image.Image, background: Image.Image | None = None) -> 
     """Composite an RGBA image onto a background (white by default) and return RGB."""
     canvas = background.convert("RGB") if background is not None else Image.new("RGB", image.size, "white")
     canvas.paste(image, (0, 0), image)
+    return canvas
+
+
+def fit_photo(path: str | Path, size: int = SIZE) -> Image.Image:
+    """A photo file as a size x size RGBA image: scaled to fit, aspect ratio kept, centred, transparent margins."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"image file not found: {path}; check the path")
+    try:
+        with Image.open(path) as image:
+            image.draft("RGB", (size, size))  # JPEG only: decode big photos at a reduced scale, much faster
+            photo = ImageOps.contain(ImageOps.exif_transpose(image).convert("RGBA"), (size, size))
+    except (OSError, SyntaxError) as error:  # what PIL raises for unreadable or truncated files
+        raise ValueError(f"cannot read image {path}: {error}; is it a valid PNG or JPEG file?") from error
+    canvas = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    canvas.paste(photo, ((size - photo.width) // 2, (size - photo.height) // 2))
     return canvas
 
 
