@@ -110,6 +110,13 @@ class Catalog:
         qrels = self.qrels if query_ids is None else self.qrels[self.qrels.query_id.isin(set(query_ids))]
         return {q: dict(zip(g.sku_id, g.grade)) for q, g in qrels.groupby("query_id", sort=False)}
 
+    def fingerprint(self) -> str:
+        """A short hash of the SKUs and queries: the data version that trained models are keyed by."""
+        digest = hashlib.sha256()
+        for table in (self.skus, self.queries, self.qrels):
+            digest.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
+        return digest.hexdigest()[:16]
+
     def summary(self) -> pd.DataFrame:
         """Headline figures: how many of everything, and queries per modality, language and split."""
         figures = {"product types": len(self.types), "departments": self.types.department.nunique(),

@@ -1,0 +1,74 @@
+"""One plain PyTorch training loop for every model in the workbook: progress bar, validation, early stopping.
+
+    history = fit(model, batches, loss_fn, epochs=10, lr=1e-3, evaluate=val_ndcg, patience=3)
+
+``batches(epoch)`` yields training batches (anything ``loss_fn(model, batch)`` accepts); ``evaluate()`` returns a
+validation score where higher is better. The best weights by that score are restored at the end.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+
+@dataclass
+class History:
+    """What happened during training, epoch by epoch."""
+
+    loss: list[float] = field(default_factory=list)
+    val: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    best_epoch: int = -1
+
+
+def fit(model: torch.nn.Module, batches: Callable[[int], Iterable[Any]],
+        loss_fn: Callable[[torch.nn.Module, Any], torch.Tensor], epochs: int, lr: float = 1e-3,
+        weight_decay: float = 0.0, evaluate: Callable[[], float] | None = None, patience: int | None = None,
+        progress: bool = True) -> History:
+    """Train with AdamW; validate after each epoch; stop after ``patience`` epochs without improvement."""
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr,
+                                  weight_decay=weight_decay)
+    history, best_state, start = History(), None, time.perf_counter()
+    bar = tqdm(range(epochs), desc="epochs", disable=not progress)
+    for epoch in bar:
+        history.loss.append(_train_epoch(model, batches(epoch), loss_fn, optimiser))
+        if evaluate is not None:
+            model.eval()
+            with torch.no_grad():
+                history.val.append(float(evaluate()))
+            if history.val[-1] >= max(history.val):
+                history.best_epoch, best_state = epoch, copy.deepcopy(model.state_dict())
+        bar.set_postfix(loss=f"{history.loss[-1]:.4f}", **({"val": f"{history.val[-1]:.4f}"} if history.val else {}))
+        if patience is not None and history.val and epoch - history.best_epoch >= patience:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    history.seconds = time.perf_counter() - start
+    return history
+
+
+def _train_epoch(model: torch.nn.Module, batches: Iterable[Any], loss_fn, optimiser) -> float:
+    """One pass over the batches; the mean loss."""
+    model.train()
+    total, count = 0.0, 0
+    for batch in batches:
+        loss = loss_fn(model, batch)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss.item()}; lower the learning rate or check the inputs")
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        total, count = total + loss.item(), count + 1
+    if count == 0:
+        raise ValueError("the epoch had no batches; is the training set empty or the batch size too large?")
+    return total / count
