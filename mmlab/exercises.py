@@ -22,6 +22,314 @@ def attempt(solution: Callable[..., Any], *args: Any) -> tuple[bool, Any]:
     try:
         return True, solution(*args)
     except NotImplementedError as stub:
-        return False, f"not done yet: {stub or 'replace the NotImplementedError with your code'}"
+        return False, f"not done yet: {str(stub) or 'replace the NotImplementedError with your code'}"
     except Exception as error:  # a learner's bug is feedback, not a crash of the notebook
         return False, f"your function raised {type(error).__name__}: {error}"
+
+
+# --- 00 welcome / 01 catalog and preprocessing ---
+
+import numpy as np  # noqa: E402  (this section's imports; sections are appended independently)
+import pandas as pd  # noqa: E402
+
+
+def _as_number(value: Any) -> float | None:
+    """``value`` as a float if it is one number (a Python or NumPy scalar, a 0-d array), else None."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        return None
+    return float(array) if array.ndim == 0 and array.dtype.kind in "biuf" else None
+
+
+def check_cosine(cosine: Callable[[np.ndarray, np.ndarray], float]) -> bool:
+    """00, exercise 1: ``cosine(a, b)`` is a.b / (|a| |b|) on orthogonal, parallel, opposite and random pairs."""
+    rng = np.random.default_rng(0)
+    pairs = [(np.array([1.0, 0.0]), np.array([0.0, 2.0])),  # orthogonal: 0
+             (np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 6.0])),  # same direction, different length: 1
+             (np.array([1.0, -1.0]), np.array([-3.0, 3.0])),  # opposite: -1
+             *(tuple(rng.normal(size=(2, 8))) for _ in range(3))]
+    for a, b in pairs:
+        ok, got = attempt(cosine, a.copy(), b.copy())
+        if not ok:
+            return verdict(False, "", got)
+        value = _as_number(got)
+        want = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+        if value is None:
+            return verdict(False, "", f"cosine returned {got!r}; return one number, e.g. float(a @ b / ...)")
+        if not np.isclose(value, want, atol=1e-6):
+            return verdict(False, "", f"for a={np.round(a, 2)} and b={np.round(b, 2)} the cosine is {want:.4f}, "
+                           f"you returned {value:.4f}. Hint: divide the dot product a @ b by both lengths "
+                           "(np.linalg.norm(a) * np.linalg.norm(b)).")
+    return verdict(True, f"your cosine matches the reference on {len(pairs)} pairs: orthogonal (0), parallel (1), "
+                   "opposite (-1) and random vectors", "")
+
+
+def _full_width(text: str) -> str:
+    """ASCII letters, digits and punctuation as their full-width forms (what some Chinese keyboards type)."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else "\u3000" if c == " " else c for c in text)
+
+
+def check_bm25_top1(top_product: Callable[[str], str], skus: pd.DataFrame) -> bool:
+    """00, exercise 2: ``top_product(query)`` returns the sku_id that BM25 over the English titles ranks first.
+
+    The reference indexes ``skus.title_en`` with :func:`mmlab.preprocess.tokens` (bm25s defaults). The queries
+    are messy on purpose (capitals, full-width letters, punctuation), so the query must be tokenised the same
+    way as the titles. A SKU that ties with the best score also counts as right.
+    """
+    import bm25s
+
+    from mmlab.preprocess import tokens
+
+    if not isinstance(skus, pd.DataFrame) or not {"sku_id", "title_en"} <= set(skus.columns) or len(skus) < 3:
+        raise TypeError("pass the catalog's SKU table, e.g. check_bm25_top1(top_product, minimart.skus)")
+    retriever = bm25s.BM25()
+    retriever.index([tokens(title) for title in skus["title_en"]], show_progress=False)
+    picks = skus.iloc[[0, len(skus) // 2, len(skus) - 1]]
+    queries = [f"{_full_width(picks.iloc[0]['brand'].upper())}, {picks.iloc[0]['name_en'].upper()}!!",
+               f"{picks.iloc[1]['name_en'].title()} ({picks.iloc[1]['brand']})?",
+               f"「{picks.iloc[2]['material']}」 {_full_width(picks.iloc[2]['name_en'])}..."]
+    ids = skus["sku_id"].tolist()
+    for query in queries:
+        scores = retriever.get_scores(tokens(query))
+        ok, got = attempt(top_product, query)
+        if not ok:
+            return verdict(False, "", got)
+        if isinstance(got, (int, np.integer)) and 0 <= got < len(ids):
+            return verdict(False, "", f"top_product({query!r}) returned the row number {got}; return its sku_id "
+                           f"(e.g. {ids[int(got)]!r}): sku_ids[row]")
+        if got not in ids:
+            return verdict(False, "", f"top_product({query!r}) returned {got!r}, which is not a sku_id of the catalog")
+        best = ids[int(np.argmax(scores))]
+        if scores[ids.index(got)] < scores.max() - 1e-6:
+            return verdict(False, "", f"for {query!r} BM25 ranks {best!r} first, you returned {got!r}. Hint: "
+                           "tokenise the query with tokens(query), exactly like the titles, then "
+                           "retriever.retrieve([...], k=1).")
+    return verdict(True, f"your function finds BM25's top product for {len(queries)} messy queries", "")
+
+
+def check_near_duplicate_finder(find_pairs: Callable[[dict[str, np.ndarray], int], list]) -> bool:
+    """01, exercise 1: ``find_pairs(hashes, max_distance)`` returns every pair within the Hamming distance.
+
+    ``hashes`` maps an id to 64 bits (a boolean array, as ``preprocess.perceptual_hash(img).hash.ravel()``);
+    the answer is a list of ``(id_a, id_b, distance)``, each pair once, with ``distance <= max_distance``.
+    The test set plants copies 0, 3, 4 (on the threshold) and 5 bits away among unrelated random hashes.
+    """
+    rng = np.random.default_rng(1)
+    hashes = {f"photo{i}": rng.random(64) < 0.5 for i in range(10)}
+    for source, name, flips in (("photo0", "photo0-copy", 0), ("photo1", "photo1-jpeg", 3),
+                                ("photo2", "photo2-blur", 4), ("photo3", "photo3-shifted", 5)):
+        bits = hashes[source].copy()
+        bits[rng.choice(64, flips, replace=False)] ^= True
+        hashes[name] = bits
+    names = list(hashes)
+    for max_distance in (4, 0, 40):
+        want = {}
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                distance = int(np.count_nonzero(hashes[a] != hashes[b]))
+                if distance <= max_distance:
+                    want[frozenset((a, b))] = distance
+        ok, got = attempt(find_pairs, {k: v.copy() for k, v in hashes.items()}, max_distance)
+        if not ok:
+            return verdict(False, "", got)
+        try:
+            found = [(p[0], p[1], int(p[2])) for p in got]
+        except (TypeError, IndexError, ValueError):
+            return verdict(False, "", f"find_pairs returned {str(got)[:80]}...; return a list of (id_a, id_b, "
+                           "distance) tuples")
+        if any(a == b for a, b, _ in found):
+            return verdict(False, "", "an image was paired with itself; compare each image only with the later ones")
+        pairs = {frozenset((a, b)): d for a, b, d in found}
+        if len(pairs) != len(found):
+            return verdict(False, "", "a pair appears twice (as (a, b) and (b, a)?); list each pair once")
+        wrong = {p: d for p, d in pairs.items() if want.get(p) != d}
+        missed = set(want) - set(pairs)
+        if wrong or missed:
+            example = sorted(next(iter(wrong or missed)))
+            hint = ("Hint: the Hamming distance is the number of positions where the bits differ: "
+                    "np.count_nonzero(a != b); keep pairs with distance <= max_distance (the threshold counts).")
+            if missed:
+                return verdict(False, "", f"with max_distance={max_distance} you missed {len(missed)} of "
+                               f"{len(want)} pairs, e.g. {example}. {hint}")
+            return verdict(False, "", f"with max_distance={max_distance} the pair {example} is wrong: its distance "
+                           f"is {want.get(frozenset(example), 'above the threshold')}, you said "
+                           f"{pairs[frozenset(example)]}. {hint}")
+    return verdict(True, "your finder catches the planted copies (0, 3 and 4 bits), skips the 5-bit one and the "
+                   "unrelated photos, and respects the threshold", "")
+
+
+def _test_signal(n: int, rng: np.random.Generator) -> np.ndarray:
+    """A speech-like test clip: a few harmonics with a syllable-rate envelope and a silent start."""
+    t = np.arange(n) / 16_000
+    tone = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi)) / k for k, f in enumerate((180, 360, 900), 1))
+    envelope = np.clip(np.sin(2 * np.pi * 4 * t), 0, None) * (t > 0.1)
+    return (0.3 * tone * envelope).astype(np.float32)
+
+
+def check_mix_at_snr(mix_at_snr: Callable[[np.ndarray, np.ndarray, float], np.ndarray]) -> bool:
+    """01, exercise 2: ``mix_at_snr(clean, noise, snr_db)`` adds a scaled copy of ``noise`` to ``clean`` so that
+    :func:`mmlab.data.speech.snr_db` of the result is within 0.5 dB of the target, at several targets."""
+    from mmlab.data.speech import snr_db
+
+    rng = np.random.default_rng(2)
+    for target in (20.0, 10.0, 3.5, 0.0, -5.0):
+        clean = _test_signal(16_000, rng)
+        noise = (rng.normal(0, rng.uniform(0.01, 1.0), clean.size) + 0.2).astype(np.float32)  # any level, a DC offset
+        ok, got = attempt(mix_at_snr, clean.copy(), noise.copy(), target)
+        if not ok:
+            return verdict(False, "", got)
+        noisy = np.asarray(got, dtype=np.float64) if got is not None else None
+        if noisy is None or noisy.shape != clean.shape:
+            shape = None if noisy is None else noisy.shape
+            return verdict(False, "", f"mix_at_snr returned shape {shape}, expected {clean.shape}: return "
+                           "clean + scaled noise, one sample per input sample")
+        if not np.all(np.isfinite(noisy)):
+            return verdict(False, "", "the result contains NaN or infinity; did you divide by zero?")
+        added = noisy - clean
+        if np.std(added) == 0 or abs(np.corrcoef(added, noise)[0, 1]) < 0.99:
+            return verdict(False, "", "noisy - clean should be the given noise times one number; keep clean as it "
+                           "is and scale the noise you were given (do not make new noise)")
+        measured = snr_db(clean, noisy.astype(np.float32))
+        if abs(measured - target) > 0.5:
+            return verdict(False, "", f"target {target} dB, measured {measured:.2f} dB. Hint: SNR = 10 log10(P_clean "
+                           "/ P_noise) with P = mean(x**2), so scale the noise by sqrt(P_clean / (P_noise * "
+                           "10**(snr_db / 10))).")
+    return verdict(True, "your mixes hit 20, 10, 3.5, 0 and -5 dB within 0.5 dB (measured with speech.snr_db)", "")
+
+
+# Held out: the notebook shows other examples. Each uses only the rules the exercise lists.
+HELD_OUT_TITLES = (
+    "ＮＯＲＴＨＷＩＮＤ　Ｃｏｔｔｏｎ　Ｔ－Ｓｈｉｒｔ（ＸＬ）",
+    "奥蕾无糖气泡水330毫升，6瓶装！",
+    "【限时】Kestrel钛合金锤子 1.5KG",
+    "Maplewood Bamboo Cutting-Board 45厘米...",
+    "卢米奥 Wireless 耳机（白色）/ 2代",
+    "  Solace  Silk Scarf    ~ 100g ~ ",
+    "天顶有机柠檬 1公斤 + 500克",
+    "Tidewell 不锈钢 水壶 2升 «新款»",
+)
+
+
+def check_normalize_title(normalize: Callable[[str], str]) -> bool:
+    """01, exercise 3: ``normalize(title)`` agrees with :func:`mmlab.preprocess.normalize_text` on held-out
+    messy Chinese/English titles."""
+    from mmlab.preprocess import normalize_text
+
+    for title in HELD_OUT_TITLES:
+        ok, got = attempt(normalize, title)
+        if not ok:
+            return verdict(False, "", got)
+        want = normalize_text(title)
+        if got != want:
+            return verdict(False, "", f"normalize({title!r}) gave {got!r}, expected {want!r}. Compare them "
+                           "character by character: which of the five rules is missing?")
+    return verdict(True, f"your normaliser agrees with preprocess.normalize_text on {len(HELD_OUT_TITLES)} held-out "
+                   "titles", "")
+
+
+
+# --- 04 reviews and behaviour ---
+
+import torch  # noqa: E402  (this section's imports; sections are appended independently)
+
+
+def _same_tensor(got: Any, want: torch.Tensor) -> bool:
+    """``got`` is a tensor (or array) of ``want``'s shape with the same values."""
+    try:
+        got = torch.as_tensor(np.asarray(got.detach() if isinstance(got, torch.Tensor) else got), dtype=want.dtype)
+    except (TypeError, ValueError, RuntimeError):
+        return False
+    return got.shape == want.shape and torch.allclose(got, want, atol=1e-5)
+
+
+def check_negative_sampling_loss(loss: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]) -> bool:
+    """04, exercise 1: ``loss(centre, context, negatives)`` is skip-gram's negative-sampling loss, batch-averaged.
+
+    centre (B, D), context (B, D), negatives (B, K, D); compared with
+    :func:`mmlab.encoders.embeddings.negative_sampling_loss` for several B, K and D (K = 1 included).
+    """
+    from mmlab.encoders.embeddings import negative_sampling_loss
+
+    generator = torch.Generator().manual_seed(0)
+    for batch, k, dim in ((1, 1, 2), (4, 3, 5), (16, 5, 8)):
+        centre, context = torch.randn(batch, dim, generator=generator), torch.randn(batch, dim, generator=generator)
+        negatives = torch.randn(batch, k, dim, generator=generator)
+        ok, got = attempt(loss, centre.clone(), context.clone(), negatives.clone())
+        if not ok:
+            return verdict(False, "", got)
+        want = negative_sampling_loss(centre, context, negatives)
+        if _as_number(got.detach() if isinstance(got, torch.Tensor) else got) is None:
+            return verdict(False, "", f"loss returned {got!r}; return one number (a 0-d tensor), the batch mean")
+        if not _same_tensor(got, want):
+            return verdict(False, "", f"for B={batch}, K={k}, D={dim} the loss is {want.item():.4f}, you returned "
+                           f"{float(got):.4f}. Hint: -log sigmoid(u.v) for the true pair, minus the SUM over the K "
+                           "negatives of log sigmoid(-u.n), then the MEAN over the batch (F.logsigmoid is stable).")
+    return verdict(True, "your loss matches mmlab's negative_sampling_loss (batch sizes 1-16, K = 1-5)", "")
+
+
+def check_masked_attention(pool: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple]) -> bool:
+    """04, exercise 2: ``pool(scores, values, mask)`` -> (pooled (B, D), weights (B, R)), a masked softmax.
+
+    Weights must match :func:`mmlab.encoders.review.masked_softmax` (padded positions exactly 0, rows summing to
+    one) and the pooled vectors the weighted sum; changing a padded value must not change the result.
+    """
+    from mmlab.encoders.review import masked_softmax
+
+    generator = torch.Generator().manual_seed(0)
+    scores, values = torch.randn(3, 4, generator=generator), torch.randn(3, 4, 2, generator=generator)
+    mask = torch.tensor([[True, True, True, True], [True, False, True, False], [True, False, False, False]])
+    want_weights = masked_softmax(scores, mask)
+    want_pooled = (want_weights.unsqueeze(-1) * values).sum(dim=1)
+    ok, got = attempt(pool, scores.clone(), values.clone(), mask.clone())
+    if not ok:
+        return verdict(False, "", got)
+    if not (isinstance(got, tuple) and len(got) == 2):
+        return verdict(False, "", f"pool returned {type(got).__name__}; return a pair (pooled, weights)")
+    pooled, weights = got
+    if not _same_tensor(weights, want_weights):
+        return verdict(False, "", f"weights should be {want_weights.numpy().round(3).tolist()}, got "
+                       f"{np.asarray(weights).round(3).tolist()}. Hint: set the scores of padded reviews to "
+                       "float('-inf') (scores.masked_fill(~mask, ...)) before the softmax over dim=1.")
+    if not _same_tensor(pooled, want_pooled):
+        return verdict(False, "", "the weights are right but the pooled vectors are not: sum weight * value over "
+                       "the reviews, (weights.unsqueeze(-1) * values).sum(dim=1)")
+    noisy = values.clone()
+    noisy[~mask] = 1e3  # garbage where only padding sits
+    ok, again = attempt(pool, scores.clone(), noisy, mask.clone())
+    if not ok or not isinstance(again, tuple) or not _same_tensor(again[0], want_pooled):
+        return verdict(False, "", "changing a padded review changed the pooled vector: padding must get weight "
+                       "exactly 0 (-inf before the softmax, not a large negative number times the value)")
+    return verdict(True, "weights sum to one, padded reviews get exactly zero weight and cannot move the result", "")
+
+
+def check_nearest_with_mask(nearest: Callable[[np.ndarray, np.ndarray, int, int], Any]) -> bool:
+    """04, exercise 3: ``nearest(emb, has_behaviour, row, k)`` -> the k rows most cosine-similar to ``row``.
+
+    Best first, without ``row`` itself and without rows whose mask is False (cold-start SKUs, zero vectors);
+    compared with :func:`mmlab.encoders.behaviour.also_bought`. The test vectors have very different lengths,
+    so a dot product instead of the cosine ranks them wrongly.
+    """
+    from mmlab.encoders.behaviour import also_bought
+
+    rng = np.random.default_rng(0)
+    emb = (rng.normal(size=(30, 4)) * rng.uniform(0.1, 10, size=(30, 1))).astype(np.float32)
+    mask = np.ones(30, dtype=bool)
+    mask[[3, 7, 11, 19]] = False
+    emb[~mask] = 0
+    for row, k in ((0, 5), (12, 3), (29, 1)):
+        ok, got = attempt(nearest, emb.copy(), mask.copy(), row, k)
+        if not ok:
+            return verdict(False, "", got)
+        want = also_bought(emb, mask, row, k).tolist()
+        got = np.asarray(got).ravel().tolist()
+        if row in got:
+            return verdict(False, "", f"your answer for row {row} contains row {row} itself; leave it out")
+        if set(got) & set(np.flatnonzero(~mask)):
+            return verdict(False, "", f"your answer for row {row} contains a cold-start row "
+                           f"({sorted(set(got) & set(np.flatnonzero(~mask)))}); only rows with mask True may appear")
+        if got != want:
+            return verdict(False, "", f"for row {row}, k={k} the nearest rows are {want}, you returned {got}. Hint: "
+                           "normalise every row to length 1 (cosine, not dot product), then sort by similarity, "
+                           "best first")
+    return verdict(True, "your neighbours match also_bought: cosine, best first, without the SKU and cold starts", "")
