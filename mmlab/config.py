@@ -31,3 +31,10 @@ def seed_everything(seed: int) -> None:
     except ImportError:
         return
     torch.manual_seed(seed)
+
+
+def device() -> "torch.device":
+    """Where to train: the first CUDA GPU if PyTorch sees one (``MMLAB_DEVICE`` overrides), else the CPU."""
+    import torch
+
+    return torch.device(os.environ.get("MMLAB_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu"))

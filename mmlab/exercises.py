@@ -333,3 +333,163 @@ def check_nearest_with_mask(nearest: Callable[[np.ndarray, np.ndarray, int, int]
                            "normalise every row to length 1 (cosine, not dot product), then sort by similarity, "
                            "best first")
     return verdict(True, "your neighbours match also_bought: cosine, best first, without the SKU and cold starts", "")
+
+
+# --- 02 image encoder ---
+
+import torch  # noqa: E402  (this section's imports; sections are appended independently)
+from torch import nn  # noqa: E402
+
+
+def _conv_block_problem(block: Any, c_in: int, c_out: int) -> str | None:
+    """What is wrong with a learner's conv block for (c_in -> c_out), or None if it is right."""
+    if not isinstance(block, nn.Module):
+        return f"conv_block returned a {type(block).__name__}; return an nn.Module such as nn.Sequential(...)"
+    convs = [m for m in block.modules() if isinstance(m, nn.Conv2d)]
+    if len(convs) != 1 or convs[0].kernel_size != (3, 3) or convs[0].in_channels != c_in \
+            or convs[0].out_channels != c_out:
+        return (f"for conv_block({c_in}, {c_out}) expected exactly one nn.Conv2d({c_in}, {c_out}, kernel_size=3, "
+                f"padding=1), found {convs}")
+    if not any(isinstance(m, nn.BatchNorm2d) and m.num_features == c_out for m in block.modules()):
+        return f"no nn.BatchNorm2d({c_out}) after the convolution; add it between the conv and the ReLU"
+    return None
+
+
+def check_conv_block(conv_block: Callable[[int, int], nn.Module]) -> bool:
+    """02, exercise 1: ``conv_block(c_in, c_out)`` is 3x3 conv (padding 1), batch norm, ReLU, 2x2 max pooling.
+
+    For several channel counts and (even and odd) photo sizes the output must have ``c_out`` channels and half the
+    height and width (rounded down), be non-negative (ReLU comes before pooling) and pass gradients to the conv.
+    """
+    generator = torch.Generator().manual_seed(0)
+    for c_in, c_out, size in ((3, 8, 32), (8, 16, 12), (16, 4, 7)):
+        ok, block = attempt(conv_block, c_in, c_out)
+        if not ok:
+            return verdict(False, "", block)
+        problem = _conv_block_problem(block, c_in, c_out)
+        if problem:
+            return verdict(False, "", problem)
+        x = torch.randn(2, c_in, size, size, generator=generator)
+        ok, y = attempt(block.train(), x)
+        if not ok:
+            return verdict(False, "", y)
+        want = (2, c_out, size // 2, size // 2)
+        if not isinstance(y, torch.Tensor) or tuple(y.shape) != want:
+            shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+            return verdict(False, "", f"a (2, {c_in}, {size}, {size}) input should give {want}, got {shape}. "
+                           "Hint: padding=1 keeps the size through the 3x3 conv; nn.MaxPool2d(2) halves it")
+        if (y < 0).any():
+            return verdict(False, "", "the output has negative values: put nn.ReLU() after the batch norm")
+        y.sum().backward()
+        if next(m for m in block.modules() if isinstance(m, nn.Conv2d)).weight.grad is None:
+            return verdict(False, "", "no gradient reached the convolution's weights; do not detach or freeze them")
+    return verdict(True, "your block keeps c_out channels, halves height and width, and trains: conv, BN, ReLU, "
+                   "pool", "")
+
+
+def check_pool_and_normalise(embed_maps: Callable[[torch.Tensor], torch.Tensor]) -> bool:
+    """02, exercise 2: ``embed_maps(maps)`` turns feature maps (N, C, H, W) into unit vectors (N, C).
+
+    Global average pooling over height and width, then L2 normalisation. An all-zero map (ReLU can switch every
+    unit off) must give a zero vector, not NaN: NaN embeddings break every search.
+    """
+    generator = torch.Generator().manual_seed(0)
+    scales = torch.tensor([1.0, 10.0, 0.1, 3.0]).view(4, 1, 1, 1)  # very different lengths before normalising
+    maps = torch.relu(torch.randn(4, 6, 5, 3, generator=generator)) * scales
+    maps[3] = 0  # a photo that switched every unit off
+    want = torch.nn.functional.normalize(maps.mean(dim=(2, 3)), dim=1)
+    ok, got = attempt(embed_maps, maps.clone())
+    if not ok:
+        return verdict(False, "", got)
+    if not isinstance(got, torch.Tensor) or tuple(got.shape) != (4, 6):
+        shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+        return verdict(False, "", f"maps of shape (4, 6, 5, 3) should give (4, 6), got {shape}. Hint: average over "
+                       "the two spatial dimensions, maps.mean(dim=(2, 3))")
+    if not torch.isfinite(got).all():
+        return verdict(False, "", "your vectors contain NaN or inf: an all-zero map divided by its zero norm. Clamp "
+                       "the norm (x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)) or use F.normalize")
+    maxed = torch.nn.functional.normalize(maps.amax(dim=(2, 3)), dim=1)
+    if torch.allclose(got, maxed, atol=1e-5) and not torch.allclose(got, want, atol=1e-5):
+        return verdict(False, "", "that is global MAX pooling; this exercise asks for the average (mean)")
+    if not torch.allclose(got, want, atol=1e-5):
+        norms = got.norm(dim=1)[:3].tolist()
+        return verdict(False, "", f"the vectors differ from the reference; the lengths of your first three are "
+                       f"{[round(n, 3) for n in norms]} (should be 1). Pool with the mean, then divide each row by "
+                       "its L2 norm")
+    return verdict(True, "average pooling, then unit length; the all-zero map stays a finite (zero) vector", "")
+
+
+# --- 03 text encoder ---
+import torch  # noqa: E402  (this section's imports; sections are appended independently)
+import torch.nn.functional as F  # noqa: E402
+
+
+def _tensor_problem(got: Any, shape: tuple[int, ...], hint: str) -> str | None:
+    """Why ``got`` is not a finite tensor of ``shape`` (None if it is one)."""
+    if not isinstance(got, torch.Tensor) or tuple(got.shape) != shape:
+        found = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+        return f"expected a tensor of shape {shape}, got {found}. Hint: {hint}"
+    if not torch.isfinite(got).all():
+        return "your result contains NaN or inf; clamp the denominator or avoid dividing by zero"
+    return None
+
+
+def check_masked_mean(masked_mean: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> bool:
+    """03, exercise 1: ``masked_mean(states, mask)`` averages token states (B, L, H) over the real tokens only.
+
+    ``mask`` (B, L) is True on real tokens. The padding holds junk here (a plain mean would pick it up), one text
+    fills the whole length and one is a single token long.
+    """
+    generator = torch.Generator().manual_seed(0)
+    states = torch.randn(3, 5, 4, generator=generator)
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]], dtype=torch.bool)
+    states[~mask] = 100.0  # junk on the padding: it must not count
+    want = torch.stack([states[i, mask[i]].mean(dim=0) for i in range(3)])
+    ok, got = attempt(masked_mean, states.clone(), mask.clone())
+    if not ok:
+        return verdict(False, "", got)
+    problem = _tensor_problem(got, (3, 4), "average over dim=1, the token dimension")
+    if problem:
+        return verdict(False, "", problem)
+    if torch.allclose(got, states.mean(dim=1)):
+        return verdict(False, "", "that is the plain mean: the padding (value 100) was averaged in. Multiply the "
+                       "states by mask.unsqueeze(-1) before summing")
+    if torch.allclose(got, (states * mask.unsqueeze(-1)).sum(dim=1) / mask.shape[1]):
+        return verdict(False, "", "the padding is zeroed, but you divided by the padded length; divide by the "
+                       "number of real tokens, mask.sum(dim=1, keepdim=True)")
+    if not torch.allclose(got, want, atol=1e-5):
+        return verdict(False, "", "the result differs from the mean of the real tokens; compare one row by hand: "
+                       "states[0, :3].mean(dim=0)")
+    return verdict(True, "padding ignored, each text averaged over its own length", "")
+
+
+def check_in_batch_info_nce(info_nce: Callable[[torch.Tensor, float], torch.Tensor]) -> bool:
+    """03, exercise 2: ``info_nce(similarities, temperature)`` is the in-batch InfoNCE loss.
+
+    ``similarities[i, j]`` is the cosine of query i and product j, and product i is query i's target: the loss is
+    the mean over queries of the cross-entropy of row i (divided by the temperature) against column i.
+    """
+    generator = torch.Generator().manual_seed(0)
+    similarities = torch.rand(5, 5, generator=generator) * 2 - 1
+    for temperature in (0.1, 0.5):
+        want = F.cross_entropy(similarities / temperature, torch.arange(5))
+        ok, got = attempt(info_nce, similarities.clone(), temperature)
+        if not ok:
+            return verdict(False, "", got)
+        problem = _tensor_problem(got, (), "average the per-query losses into one number")
+        if problem:
+            return verdict(False, "", problem)
+        if torch.isclose(got, F.cross_entropy(similarities, torch.arange(5))):
+            return verdict(False, "", "the temperature is missing: divide the similarities by it before the softmax")
+        if torch.isclose(got, F.cross_entropy(similarities.T / temperature, torch.arange(5))):
+            return verdict(False, "", "you took the softmax over each column (products); each query's row must sum "
+                           "to 1: the query chooses among the products")
+        if torch.isclose(got, 5 * want):
+            return verdict(False, "", "that is the sum over queries; take the mean so the loss does not grow with "
+                           "the batch size")
+        if not torch.isclose(got, want, atol=1e-5):
+            return verdict(False, "", f"for temperature {temperature} expected {want.item():.4f}, got "
+                           f"{got.item():.4f}. Hint: F.cross_entropy(similarities / temperature, "
+                           "torch.arange(len(similarities)))")
+    return verdict(True, "each query picks its own product among the batch's products, sharpened by the "
+                   "temperature", "")
