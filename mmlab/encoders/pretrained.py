@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,8 +21,11 @@ import torch
 from mmlab.encoders.text import pool_passages, sku_passages
 from mmlab.preprocess import normalize_text
 
+if TYPE_CHECKING:
+    from wordllama.inference import WordLlamaInference
 
-def load_wordllama(dim: int = 256):
+
+def load_wordllama(dim: int = 256) -> WordLlamaInference:
     """The WordLlama model from the installed wheel (``WordLlamaInference``); never downloads."""
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
@@ -37,14 +41,14 @@ def load_wordllama(dim: int = 256):
                                 "wheel: pip install --force-reinstall wordllama") from error
 
 
-def wordllama_embed(model, texts: Sequence[str]) -> np.ndarray:
-    """Unit-length WordLlama embeddings (len(texts), 256) of the normalised texts."""
+def wordllama_embed(model: WordLlamaInference, texts: Sequence[str]) -> np.ndarray:
+    """Unit-length WordLlama embeddings (len(texts), dim) of the normalised texts."""
     if isinstance(texts, str) or not isinstance(texts, Sequence) or len(texts) == 0:
         raise TypeError("texts must be a non-empty list of str; wrap a single text in a list: [text]")
     return model.embed([normalize_text(t) for t in texts], norm=True)
 
 
-def wordllama_product_embeddings(model, skus: pd.DataFrame) -> np.ndarray:
+def wordllama_product_embeddings(model: WordLlamaInference, skus: pd.DataFrame) -> np.ndarray:
     """One WordLlama vector per SKU, pooled from its passages exactly as for our encoders."""
     texts, owners = sku_passages(skus)
     vectors = torch.from_numpy(wordllama_embed(model, texts))

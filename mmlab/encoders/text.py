@@ -56,6 +56,7 @@ from mmlab.retrieval import rank_ids
 from mmlab.train import fit
 
 KINDS = ("mean", "gru", "bert")
+VERSION = 1  # part of every checkpoint's key: bump it when a code change alters what training produces
 
 # ---------------------------------------------------------------------------------------------------
 # Encoders
@@ -505,7 +506,7 @@ def trained_text_encoder(catalog: Catalog, kind: str = "mean", seed: int = 0, pr
         raise ValueError(f"unknown settings {sorted(unknown)}; TextConfig has {list(TextConfig.__dataclass_fields__)}")
     config = replace(default_config(kind, catalog.fast), **overrides)
     tokenizer = fit_tokenizer(catalog, config.tokenizer, config.vocab_size)
-    key = asdict(config) | {"vocabulary": vocabulary_hash(tokenizer), "seed": seed}
+    key = asdict(config) | {"vocabulary": vocabulary_hash(tokenizer), "seed": seed, "version": VERSION}
     return zoo.trained(f"text-{kind}", key, catalog.fingerprint(),
                        build=lambda: build_encoder(kind, tokenizer, config.dim, config.dropout),
                        train=lambda m: train_text_encoder(m, catalog, config, seed, progress), seed=seed)

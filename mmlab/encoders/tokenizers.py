@@ -67,6 +67,7 @@ class WordVocab:
         return cls([w for w, n in sorted(counts.items(), key=lambda wn: (-wn[1], wn[0])) if n >= min_count])
 
     def tokenize(self, text: str) -> list[str]:
+        """The words of ``text``, unknown ones as ``<unk>``."""
         return [word if word in self.stoi else "<unk>" for word in tokens(text)]
 
     def encode(self, text: str) -> list[int]:
@@ -102,6 +103,7 @@ class WordPiece:
         return cls(hf)
 
     def tokenize(self, text: str) -> list[str]:
+        """The pieces of ``text``: ``["sk", "##a", "##et", "##board"]``."""
         return self.hf.encode(normalize_text(text)).tokens
 
     def encode(self, text: str) -> list[int]:
@@ -133,7 +135,8 @@ def pad_ids(id_lists: Sequence[Sequence[int]], max_len: int = MAX_LEN) -> tuple[
     return ids, ids != PAD_ID
 
 
-def pad_batch(tokenizer: TextTokenizer, texts: Sequence[str], max_len: int = MAX_LEN) -> tuple[torch.Tensor, torch.Tensor]:
+def pad_batch(tokenizer: TextTokenizer, texts: Sequence[str],
+              max_len: int = MAX_LEN) -> tuple[torch.Tensor, torch.Tensor]:
     """Tokenise ``texts`` and pad them: ``(ids, mask)``, both ``(B, L)`` (see ``pad_ids``)."""
     if isinstance(texts, str) or not isinstance(texts, Sequence):
         raise TypeError(f"texts must be a list of str, got {type(texts).__name__}; wrap one text in a list")
