@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmlab import exercises
+from mmlab.exercises import preprocessing as exercises
 from mmlab.preprocess import tokens
 
 
