@@ -1,0 +1,125 @@
+"""Voice: audio features have the documented shapes, the audio encoder handles any clip length (padding cannot
+move a clip's vector), bad clips fail clearly, a tiny training run learns, and pocketsphinx with the catalog
+grammar decodes a synthesised catalog query exactly."""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+import pytest
+import torch
+
+from mmlab.data import speech
+from mmlab.data.catalog import load_catalog
+from mmlab.encoders import audio
+from mmlab.encoders.asr import CatalogRecogniser, catalog_grammar, pronunciation
+from mmlab.losses import InfoNCELoss
+from mmlab.train import fit
+
+
+@pytest.fixture(scope="module")
+def wave() -> np.ndarray:
+    return speech.synthesize("green apple", "en")
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog(fast=True, verbose=False)
+
+
+def test_feature_shapes(wave: np.ndarray) -> None:
+    frames = 1 + len(wave) // audio.HOP
+    assert audio.log_mel(wave).shape == (audio.N_MELS, frames)
+    assert audio.mfcc(wave).shape == (audio.N_MFCC, frames)
+    spec, stats = audio.clip_features(wave)
+    assert spec.shape == (audio.N_MELS, frames) and spec.dtype == np.float32
+    assert stats.shape == (2 * audio.N_MFCC,)
+
+
+def test_log_mel_is_in_db_below_the_peak(wave: np.ndarray) -> None:
+    spec = audio.log_mel(wave)
+    assert spec.max() == pytest.approx(0.0) and spec.min() >= -audio.TOP_DB - 1e-3
+
+
+def test_mfcc_matches_librosa_except_the_loudness_coefficient(wave: np.ndarray) -> None:
+    reference = librosa.feature.mfcc(y=wave, sr=speech.SAMPLE_RATE, n_mfcc=audio.N_MFCC, n_fft=audio.N_FFT,
+                                     hop_length=audio.HOP, n_mels=audio.N_MELS)
+    np.testing.assert_allclose(audio.mfcc(wave)[1:], reference[1:], atol=1e-3)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.zeros(0, dtype=np.float32), "empty or too short"),
+    (np.zeros((16_000, 2), dtype=np.float32), "mono"),
+    (np.zeros(16_000, dtype=np.int16), "floats"),
+    (np.full(16_000, np.nan, dtype=np.float32), "NaN"),
+])
+def test_bad_clips_fail_clearly(bad: np.ndarray, message: str) -> None:
+    with pytest.raises((ValueError, TypeError), match=message):
+        audio.log_mel(bad)
+
+
+def test_wrong_sample_rate_names_the_fix(wave: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="resample"):
+        audio.log_mel(wave, sr=44_100)
+    with pytest.raises(ValueError, match="resample"):
+        CatalogRecogniser.transcribe(None, wave, sr=8_000)  # the check runs before the decoder is touched
+
+
+def test_padding_does_not_change_a_clip_vector() -> None:
+    torch.manual_seed(0)
+    model = audio.AudioEncoder(channels=16, depth=1).eval()
+    rng = np.random.default_rng(0)
+    specs = [rng.normal(size=(audio.N_MELS, n)).astype(np.float32) for n in (7, 50, 123, 200)]
+    together = audio.embed_features(model, specs)
+    alone = np.concatenate([audio.embed_features(model, [s]) for s in specs])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+
+
+def test_encode_waves_takes_clips_of_different_lengths(wave: np.ndarray) -> None:
+    model = audio.AudioEncoder(channels=16, depth=1)
+    vectors = audio.encode_waves(model, [wave, wave[: len(wave) // 2], np.concatenate([wave, wave])])
+    assert vectors.shape == (3, 128)
+    with pytest.raises(TypeError, match="list"):
+        audio.encode_waves(model, wave)
+
+
+def test_a_tiny_training_run_lowers_the_loss() -> None:
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    specs = [rng.normal(size=(audio.N_MELS, int(n))).astype(np.float32) for n in rng.integers(30, 90, 16)]
+    data = audio.Utterances(specs, np.zeros((16, 2 * audio.N_MFCC)), [f"text {i}" for i in range(16)], ["en"] * 16)
+    targets = rng.normal(size=(16, 128)).astype(np.float32)
+    model = audio.AudioEncoder(channels=32, depth=1)
+    loss = InfoNCELoss(0.1, learnable=False)
+    history = fit(model, audio.ClipSampler(data, targets, batch_size=8, seed=0),
+                  lambda m, b: loss(m(b.specs, b.lengths), b.targets, b.positives), epochs=15, lr=3e-3, progress=False)
+    assert history.loss[-1] < 0.5 * history.loss[0]
+
+
+def test_mfcc_baseline_maps_into_the_text_space() -> None:
+    rng = np.random.default_rng(0)
+    stats, targets = rng.normal(size=(40, 26)), rng.normal(size=(40, 8))
+    vectors = audio.MfccMeanBaseline().fit(stats, targets).embed(stats[:5])
+    assert vectors.shape == (5, 8)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_pronunciations_from_parts_and_brands() -> None:
+    assert pronunciation("sugar-free") == f"{pronunciation('sugar')} {pronunciation('free')}"
+    assert pronunciation("northwind") == f"{pronunciation('north')} {pronunciation('wind')}"
+    assert pronunciation("aurelle") and pronunciation("zzqx") is None
+
+
+def test_grammar_carriers_come_from_training_queries(catalog) -> None:
+    grammar = catalog_grammar(catalog)
+    train = catalog.queries[(catalog.queries.split == "train") & (catalog.queries.lang == "en")]
+    assert grammar.slots["prefix"] and all(train.text.str.contains(p, regex=False).any()
+                                           for p in grammar.slots["prefix"])
+    assert "#JSGF" in grammar.jsgf() and "<product>" in grammar.jsgf()
+
+
+def test_pocketsphinx_decodes_a_catalog_query_exactly(catalog) -> None:
+    recogniser = CatalogRecogniser(catalog)
+    assert "apple" in recogniser.grammar.slots["product"]
+    assert recogniser.transcribe(speech.synthesize("green apple", "en")) == "green apple"
