@@ -1,7 +1,15 @@
 """Retrieval: score every catalog item against every query and keep the best k.
 
-Exact search by cosine similarity, dot product or (negative) Euclidean distance, batched over queries so the
-(n_queries, n_items) score matrix never has to fit in memory at once.
+Exact search by cosine similarity, dot product or (negative) Euclidean distance. It is memory-aware: queries are
+taken in batches and the items in chunks, so the block of scores held at once never exceeds ``max_memory_mb``;
+a running top-k per query is merged chunk by chunk. Items are converted to float32 one chunk at a time, so a
+float64 or numpy catalog is never copied whole.
+
+Ties: items with equal scores are ranked by their row number (lower first), so results are deterministic and
+match a stable sort of the full score matrix.
+
+Speed: the work is one float32 matrix product per chunk plus ``torch.topk``; it uses PyTorch's current thread
+count (``torch.set_num_threads``). See ``benchmarks/search.py`` for a comparison with faiss ``IndexFlatIP``.
 """
 
 from __future__ import annotations
@@ -10,47 +18,114 @@ import numpy as np
 import torch
 
 METRICS = ("cosine", "dot", "euclidean")
+Matrix = np.ndarray | torch.Tensor
 
 
-def _as_tensor(x: np.ndarray | torch.Tensor, name: str) -> torch.Tensor:
+def as_matrix(x: Matrix, name: str) -> Matrix:
+    """``x`` as a non-empty 2-D array or tensor (not yet converted to float32), or a clear error."""
+    if not isinstance(x, (np.ndarray, torch.Tensor)):
+        x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n, dim), got shape {tuple(x.shape)}; stack the vectors into one "
+                         "matrix (a single vector: x[None, :])")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(x.shape)}); pass at least one vector of dimension >= 1")
+    return x
+
+
+def as_float32(x: Matrix, name: str, offset: int = 0) -> torch.Tensor:
+    """A float32 tensor of ``x`` (rows ``offset``... of a larger matrix), checked for NaN and inf."""
     tensor = torch.as_tensor(x, dtype=torch.float32)
-    if tensor.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (n, dim), got shape {tuple(tensor.shape)}")
-    if not torch.isfinite(tensor).all():
-        raise ValueError(f"{name} contains NaN or inf; check the encoder's output (a NaN loss during training?)")
+    finite = torch.isfinite(tensor).all(dim=1)
+    if not finite.all():
+        row = offset + int((~finite).nonzero()[0, 0])
+        raise ValueError(f"{name} row {row} contains NaN or inf; check the encoder's output (a NaN loss during "
+                         "training? a zero-length input?) and drop or re-encode that row")
     return tensor
 
 
+def check_k(k: int, n_items: int) -> None:
+    """``k`` must be a whole number from 1 to the number of items."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n_items:
+        raise ValueError(f"k={k!r} must be a whole number between 1 and the number of items ({n_items}); "
+                         "ask for fewer results or search a larger catalog")
+
+
+def check_metric(metric: str) -> None:
+    """``metric`` must be one of :data:`METRICS`."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose one of {METRICS}")
+
+
 def scores(queries: torch.Tensor, items: torch.Tensor, metric: str) -> torch.Tensor:
-    """Similarity of every query to every item (higher = better)."""
+    """Similarity of every query to every item (higher = better); Euclidean is the negative distance."""
     if metric == "cosine":
         return torch.nn.functional.normalize(queries, dim=1) @ torch.nn.functional.normalize(items, dim=1).T
     if metric == "dot":
         return queries @ items.T
-    return -torch.cdist(queries, items)
+    # ||q - x||^2 = ||q||^2 - 2 q.x + ||x||^2: one matrix product instead of an (n_q, n_items, dim) difference
+    squared = (queries * queries).sum(1, keepdim=True) - 2 * queries @ items.T + (items * items).sum(1)
+    return -squared.clamp_min_(0).sqrt_()
+
+
+def _best_first(values: torch.Tensor, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row sorted by score, best first, equal scores by lower index (two stable sorts)."""
+    by_index = indices.argsort(dim=1, stable=True)
+    values, indices = values.gather(1, by_index), indices.gather(1, by_index)
+    by_score = values.argsort(dim=1, descending=True, stable=True)
+    return values.gather(1, by_score), indices.gather(1, by_score)
+
+
+def _block_top(block: torch.Tensor, k: int, offset: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-k of one (n_q, chunk) score block with item indices shifted by ``offset``; ties by lower index."""
+    n = block.shape[1]
+    if n <= k:
+        values, indices = block, torch.arange(n).expand_as(block)
+    else:
+        values, indices = block.topk(k + 1, dim=1)
+        values, indices, tied = values[:, :k], indices[:, :k], values[:, k - 1] == values[:, k]
+        if tied.any():  # the k-th best is tied with the next one: topk may have kept either, so sort those rows
+            rows = tied.nonzero().squeeze(1)
+            order = block[rows].argsort(dim=1, descending=True, stable=True)[:, :k]
+            values[rows], indices[rows] = block[rows].gather(1, order), order
+    return _best_first(values, indices + offset)
 
 
 @torch.no_grad()
-def search(queries: np.ndarray | torch.Tensor, items: np.ndarray | torch.Tensor, k: int, metric: str = "cosine",
-           batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k items per query: (scores, indices), each (n_queries, k), best first."""
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; choose one of {METRICS}")
-    q, x = _as_tensor(queries, "queries"), _as_tensor(items, "items")
-    if q.shape[1] != x.shape[1]:
-        raise ValueError(f"queries have dimension {q.shape[1]} but items {x.shape[1]}; encode both into one space")
-    if not 1 <= k <= len(x):
-        raise ValueError(f"k={k} must be between 1 and the number of items ({len(x)})")
-    best_scores, best_indices = [], []
-    for start in range(0, len(q), batch_size):
-        top = scores(q[start:start + batch_size], x, metric).topk(k, dim=1)
-        best_scores.append(top.values)
-        best_indices.append(top.indices)
-    return torch.cat(best_scores).numpy(), torch.cat(best_indices).numpy()
+def search(queries: Matrix, items: Matrix, k: int, metric: str = "cosine", batch_size: int = 1024,
+           max_memory_mb: float = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k items per query: (scores, indices), each (n_queries, k), best first, ties by lower index.
+
+    ``batch_size`` queries are scored at a time against chunks of items sized so the float32 score block stays
+    under ``max_memory_mb``.
+    """
+    check_metric(metric)
+    queries, items = as_matrix(queries, "queries"), as_matrix(items, "items")
+    if queries.shape[1] != items.shape[1]:
+        raise ValueError(f"queries have dimension {queries.shape[1]} but items {items.shape[1]}; encode both "
+                         "into one space")
+    check_k(k, len(items))
+    if batch_size < 1 or max_memory_mb <= 0:
+        raise ValueError(f"batch_size ({batch_size}) must be >= 1 and max_memory_mb ({max_memory_mb}) > 0")
+    q = as_float32(queries, "queries")
+    batch_size = min(batch_size, len(q))
+    chunk = max(1, int(max_memory_mb * 2**20 / (4 * batch_size)))
+    best = [None] * ((len(q) + batch_size - 1) // batch_size)
+    for start in range(0, len(items), chunk):  # items outermost: each chunk is converted and checked once
+        x = as_float32(items[start:start + chunk], "items", start)
+        for b, first in enumerate(range(0, len(q), batch_size)):
+            top = _block_top(scores(q[first:first + batch_size], x, metric), k, start)
+            if best[b] is not None:
+                top = _best_first(*(torch.cat(pair, dim=1) for pair in zip(best[b], top)))
+            best[b] = (top[0][:, :k], top[1][:, :k])
+    return torch.cat([v for v, _ in best]).numpy(), torch.cat([i for _, i in best]).numpy()
 
 
-def rank_ids(queries, items, item_ids: list[str] | np.ndarray, k: int, metric: str = "cosine") -> list[list[str]]:
+def rank_ids(queries: Matrix, items: Matrix, item_ids: list[str] | np.ndarray, k: int,
+             metric: str = "cosine") -> list[list[str]]:
     """Top-k item ids per query, ready for ``mmlab.metrics``."""
     ids = np.asarray(item_ids)
+    if len(ids) != len(items):
+        raise ValueError(f"{len(ids)} item_ids for {len(items)} items; pass one id per item row")
     _, indices = search(queries, items, k, metric)
     return [list(ids[row]) for row in indices]
