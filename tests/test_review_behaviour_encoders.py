@@ -12,6 +12,7 @@ import torch
 
 from mmlab.data.catalog import load_catalog
 from mmlab.encoders import behaviour, embeddings, review
+from mmlab.encoders.pretrained import load_wordllama
 from mmlab.encoders.embeddings import (Embeddings, SkipGram, SkipGramConfig, Vocabulary, negative_sampling_loss,
                                        neighbour_agreement, skipgram_pairs, train_skipgram, wordllama_vectors)
 from mmlab.encoders.review import AttentionPooling, ReviewConfig, ReviewEncoder, linear_probe, masked_softmax
@@ -83,7 +84,7 @@ def test_wordllama_loads_with_the_network_unavailable(monkeypatch):
         raise OSError("network disabled by the test")
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
-    embeddings.load_wordllama.cache_clear()
+    load_wordllama.cache_clear()
     table = wordllama_vectors(["shoe", "boot", "lemon"])
     assert table.vectors.shape == (3, 256)
     assert table.nearest("shoe", k=1)[0][0] == "boot"

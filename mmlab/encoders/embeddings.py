@@ -19,8 +19,6 @@ import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from mmlab.data.catalog import Catalog
+from mmlab.encoders.pretrained import load_wordllama
 from mmlab.preprocess import clean_reviews, tokens
 from mmlab.train import fit
 from mmlab.zoo import trained
@@ -254,13 +253,6 @@ def wordllama_vectors(words: Sequence[str]) -> Embeddings:
     vectors = load_wordllama().embed(words).astype(np.float32)
     return Embeddings(Vocabulary(words, np.ones(len(words), dtype=int)), vectors)
 
-
-@lru_cache(maxsize=1)
-def load_wordllama():
-    """The WordLlama model from the weights inside its wheel; never downloads (fails clearly if they are missing)."""
-    import wordllama  # imported here: it configures logging on import
-
-    return wordllama.WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:

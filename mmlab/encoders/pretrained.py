@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,8 +26,9 @@ if TYPE_CHECKING:
     from wordllama.inference import WordLlamaInference
 
 
+@lru_cache(maxsize=2)
 def load_wordllama(dim: int = 256) -> WordLlamaInference:
-    """The WordLlama model from the installed wheel (``WordLlamaInference``); never downloads."""
+    """The WordLlama model from the installed wheel (``WordLlamaInference``), loaded once; never downloads."""
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
     import wordllama  # its import calls logging.basicConfig(level=INFO); undo that so notebooks stay quiet

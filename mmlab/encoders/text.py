@@ -34,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 
 import bm25s
@@ -46,7 +45,7 @@ from torch import nn
 from transformers import BertConfig, BertModel
 
 from mmlab import augment, zoo
-from mmlab.config import cache_dir
+from mmlab.config import cache_dir, one_thread
 from mmlab.data.catalog import Catalog
 from mmlab.data.queries import typo
 from mmlab.encoders.tokenizers import MAX_LEN, PAD_ID, TextTokenizer, WordPiece, WordVocab, pad_batch, pad_ids
@@ -190,20 +189,6 @@ def n_parameters(model: nn.Module) -> int:
     """How many numbers the model learns."""
     return sum(p.numel() for p in model.parameters())
 
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run PyTorch on a single CPU thread inside the block (the setting is restored afterwards).
-
-    These models multiply small matrices; splitting each operation over cores costs more in synchronisation
-    than it saves. Measured on 2 busy cores: training the FAST encoders took 1-4 s on one thread and 8-33 s on two.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def length_buckets(id_lists: Sequence[Sequence[int]], size: int) -> list[np.ndarray]:
