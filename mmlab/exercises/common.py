@@ -1,22 +1,48 @@
 """``check_*`` helpers for the notebooks' exercises: each prints a pass/fail verdict with a hint and returns it.
 
-A check never raises on a wrong answer (so a notebook still runs top to bottom); it raises only when the
-answer has the wrong *kind* (for example a stub that raises ``NotImplementedError``), which it reports as not done.
+A check never raises on a wrong answer, so a notebook still runs top to bottom; a stub that raises
+``NotImplementedError`` is reported as "not done yet" with its hint. With ``MMLAB_STRICT_EXERCISES=1`` (set by
+``make test``) a failed check raises :class:`ExerciseFailed` instead, so CI proves every solution passes.
 One module per notebook; this one holds what they share.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import torch
 
 
+STRICT = "MMLAB_STRICT_EXERCISES"
+
+
+class ExerciseFailed(AssertionError):
+    """A check failed in strict mode (CI runs the solutions strictly)."""
+
+
+@contextmanager
+def strict_exercises(on: bool) -> Iterator[None]:
+    """Inside the block, failed checks raise (``on``) or only print (not ``on``); restored afterwards."""
+    before = os.environ.get(STRICT)
+    os.environ[STRICT] = "1" if on else "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[STRICT]
+        else:
+            os.environ[STRICT] = before
+
+
 def verdict(passed: bool, success: str, hint: str) -> bool:
-    """Print ✅ with ``success`` or ❌ with ``hint``; return ``passed``."""
+    """Print ✅ with ``success`` or ❌ with ``hint``; return ``passed`` (in strict mode a failure raises)."""
     print(f"✅ {success}" if passed else f"❌ {hint}")
+    if not passed and os.environ.get(STRICT) == "1":
+        raise ExerciseFailed(f"{hint} ({STRICT}=1: every solution must pass its check)")
     return passed
 
 
