@@ -104,3 +104,31 @@ def evaluate(ranked, relevance, targets, ks: Sequence[int] = (1, 10)) -> dict[st
         row[f"ndcg@{k}"] = ndcg_at_k(ranked, relevance, k)
     row["mrr"] = mrr(ranked, relevance)
     return row
+
+
+def bootstrap_ci(scores: Sequence[float], baseline: Sequence[float] | None = None, n_resamples: int = 2000,
+                 confidence: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """Mean of per-query ``scores`` with a percentile bootstrap interval over queries: ``(mean, low, high)``.
+
+    With ``baseline`` (the same queries scored by another system, in the same order) it is the paired bootstrap of
+    the difference ``scores - baseline``: each resample draws queries, not systems, so the noise of hard and easy
+    queries cancels between the two systems. An interval that excludes 0 says the difference is not query luck.
+    """
+    values = np.asarray(scores, dtype=float)
+    if values.ndim != 1 or len(values) < 2:
+        raise ValueError(f"scores must be a 1-D sequence of at least 2 per-query values, got shape {values.shape}")
+    if baseline is not None:
+        other = np.asarray(baseline, dtype=float)
+        if other.shape != values.shape:
+            raise ValueError(f"baseline has shape {other.shape} but scores {values.shape}; pass one value per query, "
+                             "for the same queries in the same order")
+        values = values - other
+    if not np.isfinite(values).all():
+        raise ValueError("scores contain NaN or inf; drop the queries whose metric is undefined first")
+    if not 0 < confidence < 1 or n_resamples < 1:
+        raise ValueError(f"need 0 < confidence < 1 and n_resamples >= 1, got {confidence} and {n_resamples}")
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), size=(n_resamples, len(values)))].mean(axis=1)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(values.mean()), float(low), float(high)

@@ -1,0 +1,51 @@
+"""The check helpers of notebook 06 pass a right answer, fail wrong ones and report a stub as not done."""
+
+import numpy as np
+import torch
+
+from mmlab.exercises.fusion import check_modality_weights, check_paired_bootstrap
+from mmlab.fusion import WeightedSumFusion
+
+
+def stub(*args):
+    raise NotImplementedError("write your code here")
+
+
+def test_modality_weights_check(capsys):
+    def right(logits, mask):
+        fuser = WeightedSumFusion({m: 2 for m in "abcd"}, dim=2)
+        fuser.logits.data.copy_(logits)
+        return fuser.weights(mask)
+
+    assert check_modality_weights(right)
+    assert not check_modality_weights(lambda logits, mask: torch.softmax(logits, 0).expand(mask.shape))
+    assert "missing modality still takes a share" in capsys.readouterr().out
+    assert not check_modality_weights(lambda logits, mask: torch.softmax(logits, 0) * mask)
+    assert "no longer sum to one" in capsys.readouterr().out
+    assert not check_modality_weights(lambda logits, mask: mask.float())
+    assert not check_modality_weights(stub)
+    assert "not done yet" in capsys.readouterr().out
+
+
+def paired(a, b, n, seed):
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, len(a), size=(n, len(a)))
+    means = (a - b)[rows].mean(axis=1)
+    return float(np.mean(a - b)), *np.percentile(means, [2.5, 97.5])
+
+
+def unpaired(a, b, n, seed):
+    rng = np.random.default_rng(seed)
+    means = a[rng.integers(0, len(a), (n, len(a)))].mean(1) - b[rng.integers(0, len(b), (n, len(b)))].mean(1)
+    return float(np.mean(a - b)), *np.percentile(means, [2.5, 97.5])
+
+
+def test_paired_bootstrap_check(capsys):
+    assert check_paired_bootstrap(paired)
+    assert not check_paired_bootstrap(unpaired)
+    assert "too wide" in capsys.readouterr().out
+    assert not check_paired_bootstrap(lambda a, b, n, seed: (float(np.mean(a - b)), 0.0, 1.0))
+    assert not check_paired_bootstrap(lambda a, b, n, seed: (float(np.mean(a)), 0.0, 1.0))
+    assert not check_paired_bootstrap(lambda a, b, n, seed: "0.02")
+    assert not check_paired_bootstrap(stub)
+    assert "not done yet" in capsys.readouterr().out
