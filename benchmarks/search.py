@@ -1,0 +1,109 @@
+"""Benchmark: exact top-k search in mmlab against faiss-cpu ``IndexFlatIP``, same data, same run.
+
+    .venv/bin/python benchmarks/search.py [--sizes 10000 100000 1000000] [--queries 1000] [--repeats 1]
+
+Random float32 vectors (standard normal, dimension 128), 1,000 queries, top-10 by dot product, every core for
+both libraries. For each catalog size it prints the search time (best of ``--repeats``), the peak extra
+resident memory during the call, faiss's time and memory to build its index (a copy of the vectors), the share
+of identical neighbours, and mmlab's time as a multiple of faiss's. DESIGN section 6 asks for at most 1.2x at
+1M x 128. Peak memory is Linux's VmHWM (reset through /proc/self/clear_refs) minus the resident size before.
+Results are recorded in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+import torch
+
+from mmlab.retrieval import search
+
+BUDGET_RATIO = 1.2  # DESIGN.md section 6: mmlab exact search no slower than 1.2 x faiss IndexFlatIP at 1M x 128
+STATUS, CLEAR_REFS = Path("/proc/self/status"), Path("/proc/self/clear_refs")
+
+
+def _status_kb(field: str) -> int:
+    return int(re.search(rf"{field}:\s+(\d+) kB", STATUS.read_text()).group(1))
+
+
+def measure(call: Callable[[], Any]) -> tuple[Any, float, float]:
+    """``call()``'s result, wall seconds and peak extra resident memory in MB."""
+    if not CLEAR_REFS.exists():
+        raise RuntimeError("peak memory is read from /proc/self (Linux); run this benchmark on Linux")
+    CLEAR_REFS.write_text("5")  # reset the peak resident size (VmHWM) to the current one
+    before = _status_kb("VmRSS")
+    start = time.perf_counter()
+    result = call()
+    seconds = time.perf_counter() - start
+    return result, seconds, (_status_kb("VmHWM") - before) / 1024
+
+
+def machine() -> str:
+    """CPU model, cores, Python and library versions."""
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = re.search(r"model name\s*:\s*(.+)", cpuinfo)
+    return (f"{model.group(1) if model else platform.processor()}, {os.cpu_count()} CPUs, Python "
+            f"{platform.python_version()}, torch {torch.__version__}, faiss-cpu {faiss.__version__}, "
+            f"numpy {np.__version__}")
+
+
+def run_size(items: np.ndarray, queries: np.ndarray, k: int, repeats: int) -> dict[str, float]:
+    """Both searches over ``items``, best time of ``repeats`` each (interleaved), with memory and agreement."""
+    index, faiss_build_s, faiss_build_mb = measure(lambda: _flat_index(items))
+    best: dict[str, tuple[float, float, np.ndarray]] = {}
+    for _ in range(repeats):
+        for name, call in [("faiss", lambda: index.search(queries, k)[1]),
+                           ("mmlab", lambda: search(queries, items, k, metric="dot")[1])]:
+            rows, seconds, megabytes = measure(call)
+            if name not in best or seconds < best[name][0]:
+                best[name] = (seconds, megabytes, rows)
+    del index
+    (faiss_s, faiss_mb, faiss_rows), (mmlab_s, mmlab_mb, mmlab_rows) = best["faiss"], best["mmlab"]
+    return {"n": len(items), "mmlab_s": mmlab_s, "mmlab_mb": mmlab_mb, "faiss_s": faiss_s, "faiss_mb": faiss_mb,
+            "faiss_build_s": faiss_build_s, "faiss_build_mb": faiss_build_mb, "ratio": mmlab_s / faiss_s,
+            "same": float(np.mean(np.sort(mmlab_rows, 1) == np.sort(faiss_rows, 1)))}
+
+
+def _flat_index(items: np.ndarray) -> faiss.IndexFlatIP:
+    index = faiss.IndexFlatIP(items.shape[1])
+    index.add(items)
+    return index
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--dim", type=int, default=128)
+    parser.add_argument("-k", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=1, help="runs per library and size; the best is reported")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for both libraries")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    faiss.omp_set_num_threads(args.threads)
+    rng = np.random.default_rng(0)
+    items = rng.standard_normal((max(args.sizes), args.dim), dtype=np.float32)  # smaller sizes use its first rows
+    queries = rng.standard_normal((args.queries, args.dim), dtype=np.float32)
+    print(f"machine: {machine()}; {args.threads} threads each")
+    print(f"{args.queries} queries, dimension {args.dim}, top-{args.k} by dot product, best of {args.repeats}")
+    print("     items  mmlab_s  mmlab_MB  faiss_s  faiss_MB  faiss_build_s  faiss_build_MB  mmlab/faiss  "
+          "same_rows")
+    for n in args.sizes:
+        r = run_size(items[:n], queries, args.k, args.repeats)
+        print(f"{r['n']:10,d}  {r['mmlab_s']:7.2f}  {r['mmlab_mb']:8.0f}  {r['faiss_s']:7.2f}  {r['faiss_mb']:8.0f}  "
+              f"{r['faiss_build_s']:13.2f}  {r['faiss_build_mb']:14.0f}  {r['ratio']:10.2f}x  {r['same']:9.4f}")
+    verdict = "within" if r["ratio"] <= BUDGET_RATIO else "OVER"
+    print(f"at {r['n']:,} items mmlab takes {r['ratio']:.2f}x faiss IndexFlatIP: {verdict} the {BUDGET_RATIO}x aim")
+
+
+if __name__ == "__main__":
+    main()

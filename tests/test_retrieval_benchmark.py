@@ -1,0 +1,22 @@
+"""benchmarks/search.py stays runnable: a tiny size, both libraries, agreement and memory read from /proc."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "search.py"
+
+
+def test_search_benchmark_runs_on_a_tiny_catalog():
+    spec = importlib.util.spec_from_file_location("search_benchmark", SCRIPT)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    rng = np.random.default_rng(0)
+    items, queries = rng.standard_normal((2000, 16), dtype=np.float32), rng.standard_normal((30, 16), dtype=np.float32)
+    result = benchmark.run_size(items, queries, k=5, repeats=1)
+    assert result["n"] == 2000 and result["same"] == 1.0
+    assert result["mmlab_s"] > 0 and result["faiss_s"] > 0 and result["ratio"] > 0 and result["mmlab_mb"] >= 0
+    _, _, megabytes = benchmark.measure(lambda: np.ones(20_000_000))  # 160 MB, touched
+    assert 150 < megabytes < 400
+    assert "CPUs" in benchmark.machine()
