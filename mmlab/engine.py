@@ -1,0 +1,264 @@
+"""The capstone's search engine: one index over the fused SKU vectors, one entry point per kind of query.
+
+Every query kind goes through the same two steps: its raw input (text, a photo, a 16 kHz clip, a photo plus a
+modifier) is embedded by the frozen upstream encoder of its notebook (03 text, 02 image, 05 voice), then by the
+query tower of notebooks 06/07 into the shared space, where one exact cosine search over the fused product vectors
+answers it.
+
+    engine = SearchEngine.from_zoo(catalog)                # upstream encoders + notebook 06's tower, from the zoo
+    engine.search_text("red running shoes", lang="en")      # a results table
+    engine.search_photo(photo); engine.search_voice(wave, sr=16_000); engine.search_composed(photo, "in blue")
+    engine.grid(results)                                    # the results as an image grid
+
+**Per-modality contribution.** The weighted-sum product vector is ``h = Σ_m w_m p̂_m / Z`` with ``Z = ‖Σ_m w_m
+p̂_m‖`` (unit projections ``p̂_m``, softmax weights ``w_m`` over the modalities the SKU has). The score of a unit
+query ``q`` is therefore exactly the sum of one term per modality, ``q·h = Σ_m w_m (q·p̂_m) / Z``: the columns
+``image``, ``text``, ``review`` and ``behaviour`` of a results table are those terms and add up to ``score``. A
+term is large when the modality both weighs much and agrees with the query; a negative term argued against the SKU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from matplotlib.figure import Figure
+from PIL import Image
+from torch import Tensor
+
+from mmlab.data.catalog import Catalog
+from mmlab.encoders import audio, image, text
+from mmlab.fusion import WeightedSumFusion
+from mmlab.retrieval import check_k
+from mmlab.towerdata import QUERY_KINDS, Products, Queries, product_features, query_features
+from mmlab.twotower import TowerConfig, TwoTower, trained_tower
+from mmlab.viz import image_grid
+
+LANGS = ("en", "zh")
+PHOTO_SIZE = 64  # the catalog's photos are 64x64: a shopper's photo is brought to the same size
+
+
+@dataclass(frozen=True)
+class Encoders:
+    """The frozen upstream encoders a raw query passes through before the query tower."""
+
+    text: text.TextEncoder
+    image: torch.nn.Module
+    voice: audio.AudioEncoder
+
+
+def upstream_encoders(catalog: Catalog, seed: int = 0) -> Encoders:
+    """The encoders :mod:`mmlab.towerdata` embedded the tower's training queries with, from the zoo."""
+    text_model, _ = text.trained_text_encoder(catalog, kind="mean", seed=seed, progress=False)
+    image_model, _ = image.trained_image_encoder(catalog, kind="efficientnet_head", seed=seed, progress=False)
+    voice_model, _ = audio.trained_audio_encoder(catalog, seed=seed, text_model=text_model, progress=False)
+    return Encoders(text_model, image_model, voice_model)
+
+
+def modality_parts(model: TwoTower, products: Products) -> Tensor:
+    """(n_skus, M, dim): each SKU's per-modality terms ``w_m p̂_m / Z``; summed over M they give its index vector."""
+    fuser = model.fuser
+    if not isinstance(fuser, WeightedSumFusion):
+        raise ValueError(f"per-modality contributions need weighted-sum fusion, the tower uses "
+                         f"{type(fuser).__name__}; train it with TowerConfig(fusion='weighted_sum')")
+    mask = products.mask_of(model.config.modalities)
+    with torch.no_grad():
+        tokens, mask = fuser.project({m: products.features[m] for m in model.config.modalities}, mask)
+        weights = fuser.weights(mask).nan_to_num(0.0)  # a row with nothing present: NaN softmax → no weight
+        parts = weights.unsqueeze(2) * F.normalize(tokens, dim=2)
+        norm = parts.sum(dim=1).norm(dim=1).clamp_min(1e-12)  # a SKU with nothing present stays a zero vector
+    return parts / norm[:, None, None]
+
+
+def ratings(catalog: Catalog) -> pd.Series:
+    """Mean star rating of each SKU's clean reviews (NaN for a SKU without any), indexed by sku_id."""
+    reviews = catalog.reviews
+    clean = reviews[reviews.noise.fillna("") == ""]
+    return clean.groupby("sku_id").rating.mean().reindex(catalog.skus.sku_id)
+
+
+def check_text(value: object, what: str) -> str:
+    """``value`` stripped, if it is a non-empty str; else an error naming the fix."""
+    if isinstance(value, bytes):
+        raise TypeError(f"{what} is bytes; decode it first, e.g. value.decode('utf-8')")
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"{what} is empty; type a few words, e.g. 'red mug' or '红色杯子'")
+    return value.strip()
+
+
+def check_lang(lang: str) -> str:
+    if lang not in LANGS:
+        raise ValueError(f"unknown lang={lang!r}; choose one of {LANGS}")
+    return lang
+
+
+def photo_tensor(photo: object) -> Tensor:
+    """A shopper's photo (PIL image, any size and mode) as a (1, 3, 64, 64) tensor in [0, 1]."""
+    if not isinstance(photo, Image.Image):
+        raise TypeError(f"photo must be a PIL image, got {type(photo).__name__}; open a file with "
+                        "PIL.Image.open(path) (or mmlab.preprocess.load_image)")
+    if min(photo.size) < 8:
+        raise ValueError(f"photo is {photo.size[0]}x{photo.size[1]} pixels; it needs at least 8x8")
+    rgb = photo.convert("RGB").resize((PHOTO_SIZE, PHOTO_SIZE), Image.Resampling.BILINEAR)
+    return image.photos_to_tensor([rgb])
+
+
+class SearchEngine:
+    """One index over the fused SKU vectors and a search entry point per query kind."""
+
+    def __init__(self, catalog: Catalog, model: TwoTower, products: Products, encoders: Encoders) -> None:
+        self.catalog, self.model, self.encoders = catalog, model.eval(), encoders
+        self.sku_ids = np.asarray(products.sku_ids)
+        self.parts = modality_parts(model, products)  # (n, M, dim)
+        self.index = self.parts.sum(dim=1)  # (n, dim): the fused unit product vectors (zero rows: nothing present)
+        skus = catalog.skus.set_index("sku_id").loc[self.sku_ids]
+        self.cards = pd.DataFrame({"sku_id": self.sku_ids, "title_en": skus.title_en.to_numpy(),
+                                   "title_zh": skus.title_zh.to_numpy(), "department": skus.department.to_numpy(),
+                                   "price": skus.price.to_numpy(), "rating": ratings(catalog).loc[self.sku_ids]
+                                   .round(1).to_numpy()})
+
+    @classmethod
+    def from_zoo(cls, catalog: Catalog, products: Products | None = None, queries: Queries | None = None,
+                 config: TowerConfig | None = None, seed: int = 0) -> SearchEngine:
+        """The engine over notebook 06's weighted-sum tower (trained first if the zoo does not have it).
+
+        ``products`` and ``queries`` are :func:`mmlab.towerdata.load_tower_inputs`'s (loaded here if not given).
+        """
+        products = product_features(catalog, seed) if products is None else products
+        queries = query_features(catalog, seed) if queries is None else queries
+        model, _ = trained_tower(catalog, products, queries, config or TowerConfig(), seed)
+        return cls(catalog, model, products, upstream_encoders(catalog, seed))
+
+    # -- query vectors ---------------------------------------------------------------------------------
+
+    def _tower(self, kind: str, photo: Tensor | None = None, words: Tensor | None = None) -> Tensor:
+        """The query tower's unit vector (dim,) for one query of ``kind`` given its upstream embeddings."""
+        queries = self.model.queries
+        photo = torch.zeros(1, queries.image.in_features) if photo is None else photo
+        words = torch.zeros(1, queries.text.in_features) if words is None else words
+        with torch.no_grad():
+            return queries(photo, words, torch.tensor([QUERY_KINDS.index(kind)]))[0]
+
+    def _words(self, value: str) -> Tensor:
+        return torch.as_tensor(text.encode_texts(self.encoders.text, [value]))
+
+    def _photo(self, photo: Image.Image) -> Tensor:
+        return torch.as_tensor(image.embed(self.encoders.image, photo_tensor(photo)))
+
+    def text_vector(self, query: str) -> Tensor:
+        return self._tower("text", words=self._words(check_text(query, "query text")))
+
+    def photo_vector(self, photo: Image.Image) -> Tensor:
+        return self._tower("image", photo=self._photo(photo))
+
+    def voice_vector(self, wave: np.ndarray, sr: int) -> Tensor:
+        clip = audio.check_wave(wave, sr)
+        return self._tower("voice", words=torch.as_tensor(audio.encode_waves(self.encoders.voice, [clip])))
+
+    def composed_vector(self, photo: Image.Image, modifier: str) -> Tensor:
+        return self._tower("composed", photo=self._photo(photo), words=self._words(check_text(modifier, "modifier")))
+
+    # -- search --------------------------------------------------------------------------------------
+
+    def search_vector(self, query: Tensor, k: int = 10, lang: str = "en") -> pd.DataFrame:
+        """The top-k SKUs for a unit query vector: cards, score and one contribution column per modality."""
+        check_k(k, len(self.sku_ids))
+        with torch.no_grad():
+            scores = self.index @ query
+            top = torch.topk(scores, k).indices  # ties: torch's order; scores are continuous, ties are rare
+            contributions = (self.parts[top] @ query).numpy()
+        cards = self.cards.iloc[top.numpy()].reset_index(drop=True)
+        table = cards[["sku_id", f"title_{check_lang(lang)}", "department", "price", "rating"]]
+        table = table.rename(columns={f"title_{lang}": "title"}).assign(score=scores[top].numpy())
+        return pd.concat([table, pd.DataFrame(contributions, columns=list(self.model.config.modalities))], axis=1)
+
+    def search_text(self, query: str, lang: str = "en", k: int = 10) -> pd.DataFrame:
+        """A typed query in English or Chinese; titles are shown in ``lang``."""
+        return self.search_vector(self.text_vector(query), k, check_lang(lang))
+
+    def search_photo(self, photo: Image.Image, k: int = 10) -> pd.DataFrame:
+        """A shopper's photo (PIL image of any size)."""
+        return self.search_vector(self.photo_vector(photo), k)
+
+    def search_voice(self, wave: np.ndarray, sr: int = audio.SAMPLE_RATE, lang: str = "en", k: int = 10
+                     ) -> pd.DataFrame:
+        """A spoken query: a mono float waveform at 16 kHz (resample first otherwise)."""
+        return self.search_vector(self.voice_vector(wave, sr), k, check_lang(lang))
+
+    def search_composed(self, photo: Image.Image, modifier: str, lang: str = "en", k: int = 10) -> pd.DataFrame:
+        """A photo plus a modifier text ("in blue", "换成红色", "cheaper")."""
+        return self.search_vector(self.composed_vector(photo, modifier), k, check_lang(lang))
+
+    def search(self, kind: str, query: Any, k: int = 10) -> pd.DataFrame:
+        """Dispatch on ``kind``: "text" (str), "image" (photo), "voice" (wave at 16 kHz), "composed" ((photo, str))."""
+        if kind == "text":
+            return self.search_text(query, k=k)
+        if kind == "image":
+            return self.search_photo(query, k=k)
+        if kind == "voice":
+            return self.search_voice(query, k=k)
+        if kind == "composed":
+            return self.search_composed(*query, k=k)
+        raise ValueError(f"unknown query kind {kind!r}; choose one of {QUERY_KINDS}")
+
+    def grid(self, results: pd.DataFrame, ncols: int = 5) -> Figure:
+        """The results as an image grid: photo, title, price, rating and score of each SKU.
+
+        Titles are the English ones: matplotlib's bundled font has no Chinese glyphs (the table has both).
+        """
+        if results.empty:
+            raise ValueError("results is empty; pass the table a search_* method returned")
+        english = self.cards.set_index("sku_id").title_en.loc[results.sku_id]
+        titles = [f"{title[:22]}\n${r.price:.2f} · ★{'–' if np.isnan(r.rating) else r.rating} · {r.score:.2f}"
+                  for title, r in zip(english, results.itertuples())]
+        return image_grid([self.catalog.product_image(s) for s in results.sku_id], titles, ncols=ncols, scale=1.9)
+
+
+def show(engine: SearchEngine, kind: str, query: Any, k: int = 5) -> None:
+    """Display the results table and grid of one query (what the demo and its static fallback both show)."""
+    from IPython.display import display
+
+    results = engine.search(kind, query, k=k)
+    display(results.round(3))
+    display(engine.grid(results))
+
+
+def demo(engine: SearchEngine, photos: dict[str, Image.Image], clips: dict[str, np.ndarray], k: int = 5) -> Any:
+    """An ipywidgets search box: typed text (en/zh), a sample or uploaded photo, a sample voice clip, or photo + text.
+
+    Needs a live Jupyter front end to react; under papermill or nbval nothing clicks it, which is why the notebook
+    renders a fixed list of example queries with :func:`show` as well.
+    """
+    import ipywidgets as widgets
+
+    kind = widgets.ToggleButtons(options=QUERY_KINDS, description="query")
+    words = widgets.Text(value="red mug", description="text")
+    photo = widgets.Dropdown(options=list(photos), description="photo")
+    upload = widgets.FileUpload(accept="image/*", multiple=False, description="or upload")
+    clip = widgets.Dropdown(options=list(clips), description="voice clip")
+    button, out = widgets.Button(description="search", button_style="primary"), widgets.Output()
+
+    def chosen_photo() -> Image.Image:
+        if upload.value:
+            import io
+            return Image.open(io.BytesIO(bytes(upload.value[0]["content"])))
+        return photos[photo.value]
+
+    def on_click(_: Any) -> None:
+        out.clear_output()
+        with out:
+            try:
+                query = {"text": lambda: words.value, "image": chosen_photo, "voice": lambda: clips[clip.value],
+                         "composed": lambda: (chosen_photo(), words.value)}[kind.value]()
+                show(engine, kind.value, query, k)
+            except (TypeError, ValueError, OSError) as error:  # bad input: say what is wrong, keep the demo alive
+                print(f"⚠️ {error}")
+
+    button.on_click(on_click)
+    return widgets.VBox([kind, widgets.HBox([words, photo, upload]), clip, button, out])
