@@ -54,12 +54,12 @@ class TowerConfig:
     learn_temperature: bool = True
     margin: float = 0.2  # triplet losses only
     batch_size: int = 128
-    epochs: int = 15
+    epochs: int = 12
     lr: float = 3e-3
     dim: int = 128
     modality_dropout: float = 0.0  # probability of dropping each present modality of a training SKU
     train_without: tuple[str, ...] = ()  # modalities masked during training (present again at test unless masked)
-    patience: int | None = 3
+    patience: int | None = 2
     identity_init: bool = True  # start the 128→128 projections as the identity: the upstream spaces as they are
 
     def __post_init__(self) -> None:
