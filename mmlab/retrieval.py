@@ -35,7 +35,7 @@ def as_matrix(x: Matrix, name: str) -> Matrix:
 
 def as_float32(x: Matrix, name: str, offset: int = 0) -> torch.Tensor:
     """A float32 tensor of ``x`` (rows ``offset``... of a larger matrix), checked for NaN and inf."""
-    tensor = torch.as_tensor(x, dtype=torch.float32)
+    tensor = torch.as_tensor(x, dtype=torch.float32).detach().cpu()
     finite = torch.isfinite(tensor).all(dim=1)
     if not finite.all():
         row = offset + int((~finite).nonzero()[0, 0])

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from mmlab.ann import build_index, default_nlist, recall_at_k, recall_latency_sweep
 from mmlab.retrieval import search
@@ -17,7 +18,7 @@ def data():
 def test_faiss_flat_returns_the_same_neighbours_as_exact_search(data, metric):
     items, queries = data
     exact_scores, exact_rows = search(queries, items, 10, metric)
-    scores, rows = build_index(items, "flat", metric).search(queries, 10)
+    scores, rows = build_index(torch.from_numpy(items).requires_grad_(), "flat", metric).search(queries, 10)
     assert (rows == exact_rows).all()
     np.testing.assert_allclose(scores, exact_scores, rtol=1e-4, atol=1e-4)
 

@@ -1,4 +1,4 @@
-"""benchmarks/search.py stays runnable: a tiny size, both libraries, agreement and memory read from /proc."""
+"""benchmarks/search.py stays runnable: a tiny size, both libraries, agreement, memory from /proc, ANN sweep."""
 
 import importlib.util
 from pathlib import Path
@@ -20,3 +20,6 @@ def test_search_benchmark_runs_on_a_tiny_catalog():
     _, _, megabytes = benchmark.measure(lambda: np.ones(20_000_000))  # 160 MB, touched
     assert 150 < megabytes < 400
     assert "CPUs" in benchmark.machine()
+    sweep = benchmark.ann_sweeps(items, queries, k=5)
+    assert sweep.kind.iloc[0] == "exact" and set(sweep.kind) == {"exact", "hnsw", "ivf"}
+    assert sweep["recall@5"].iloc[-1] == 1.0 and (sweep.ms_per_query > 0).all()  # IVF scanning all 256 cells
