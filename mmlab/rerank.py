@@ -5,18 +5,25 @@ word match *that* product attribute?". A re-ranker can: here the query's tokens 
 tokens (e.g. one per modality: photo, title, reviews, behaviour), and a small MLP scores what they found. It is
 too slow to run on the whole catalog, so it re-scores only the first stage's top-k candidates.
 
+Pass the first stage's scores as ``prior`` and the re-ranker learns a correction on top of them: its MLP's last
+layer starts at zero, so before training it ranks exactly like the first stage. Train it on queries the first
+stage was not trained on (its scores on its own training queries are too good to learn from).
+
     model = CrossAttentionReranker(query_dim=64, item_dim=64)
-    train_reranker(model, query_tokens, item_tokens, candidates, relevant, epochs=20)
-    scores, rows = rerank(model, test_query_tokens, item_tokens, test_candidates)
+    train_reranker(model, query_tokens, item_tokens, candidates, relevant, prior=first_scores, epochs=20)
+    scores, rows = rerank(model, test_query_tokens, item_tokens, test_candidates, prior=test_first_scores)
 
 Shapes: query tokens (n_queries, query_len, query_dim); item tokens (n_items, item_len, item_dim) with an
 optional boolean ``item_mask`` (n_items, item_len), True where a token is present (a product without reviews);
-candidates (n_queries, k) item rows from the first stage; relevant (n_queries, k) booleans for training.
+candidates (n_queries, k) item rows from the first stage, ``prior`` (n_queries, k) their first-stage scores;
+relevant (n_queries, k) booleans for training. Modalities of different sizes: put each in its own block of
+columns of one wider token (zeros elsewhere), so the input projection keeps a separate weight block per modality.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -28,19 +35,26 @@ Array = np.ndarray | torch.Tensor
 
 
 class CrossAttentionReranker(nn.Module):
-    """Score (query, candidate) pairs: query tokens attend over the candidate's tokens, then an MLP scores."""
+    """Score (query, candidate) pairs: query tokens attend over the candidate's tokens, then an MLP scores; plus
+    ``prior_scale`` times the first stage's score when one is given."""
 
-    def __init__(self, query_dim: int, item_dim: int, dim: int = 64, heads: int = 4) -> None:
+    def __init__(self, query_dim: int, item_dim: int, dim: int = 64, heads: int = 4,
+                 prior_scale: float = 10.0) -> None:
         super().__init__()
         self.query_in, self.item_in = nn.Linear(query_dim, dim), nn.Linear(item_dim, dim)
         self.attend = nn.MultiheadAttention(dim, heads, batch_first=True)
         self.norm = nn.LayerNorm(dim)
         self.score = nn.Sequential(nn.Linear(4 * dim, dim), nn.GELU(), nn.Linear(dim, 1))
+        nn.init.zeros_(self.score[-1].weight)  # untrained: no correction to the first stage
+        nn.init.zeros_(self.score[-1].bias)
+        self.prior_scale = nn.Parameter(torch.tensor(prior_scale))
 
     def forward(self, query_tokens: torch.Tensor, item_tokens: torch.Tensor, item_mask: torch.Tensor | None = None,
+                prior: torch.Tensor | None = None,
                 return_attention: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """Scores (batch, k) for query tokens (batch, q_len, query_dim) and each query's candidates' tokens
-        (batch, k, item_len, item_dim); with ``return_attention`` also the weights (batch, k, q_len, item_len)."""
+        """Scores (batch, k) for query tokens (batch, q_len, query_dim), each query's candidates' tokens
+        (batch, k, item_len, item_dim) and their first-stage scores ``prior`` (batch, k); with
+        ``return_attention`` also the weights (batch, k, q_len, item_len)."""
         _check_shapes(query_tokens, item_tokens, item_mask)
         if (query_tokens.shape[-1], item_tokens.shape[-1]) != (self.query_in.in_features, self.item_in.in_features):
             raise ValueError(f"token dimensions {query_tokens.shape[-1]} (query) and {item_tokens.shape[-1]} (item) "
@@ -54,6 +68,11 @@ class CrossAttentionReranker(nn.Module):
         found = self.norm(q + found).mean(1)
         asked = q.mean(1)
         scores = self.score(torch.cat([asked, found, asked * found, (asked - found).abs()], dim=1)).view(batch, k)
+        if prior is not None:
+            if prior.shape != scores.shape:
+                raise ValueError(f"prior must hold one first-stage score per candidate, shape {tuple(scores.shape)}, "
+                                 f"got {tuple(prior.shape)}")
+            scores = scores + self.prior_scale * prior
         return (scores, weights.view(batch, k, *weights.shape[1:])) if return_attention else scores
 
 
@@ -83,58 +102,74 @@ def listwise_loss(scores: torch.Tensor, relevant: torch.Tensor) -> torch.Tensor:
     return (scores.logsumexp(1) - scores.masked_fill(~relevant, float("-inf")).logsumexp(1)).mean()
 
 
-def _gather(item_tokens: torch.Tensor, item_mask: torch.Tensor | None,
-            candidates: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Each query's candidates' tokens (n, k, item_len, dim) and mask."""
-    return item_tokens[candidates], None if item_mask is None else item_mask[candidates]
+@dataclass
+class _Lists:
+    """Candidate lists as tensors: query tokens, catalog item tokens and mask, candidate rows, first-stage scores."""
+
+    queries: torch.Tensor
+    items: torch.Tensor
+    mask: torch.Tensor | None
+    rows: torch.Tensor
+    prior: torch.Tensor | None
+
+    def batch(self, pick: torch.Tensor | slice) -> tuple[torch.Tensor, ...]:
+        """The model's arguments for the lists ``pick``: query tokens, item tokens, item mask, prior."""
+        rows = self.rows[pick]
+        return (self.queries[pick], self.items[rows], None if self.mask is None else self.mask[rows],
+                None if self.prior is None else self.prior[pick])
 
 
-def _as_tensors(query_tokens: Array, item_tokens: Array, candidates: Array, item_mask: Array | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Float tensors, long candidate rows, bool mask; checked for NaN and rows outside the catalog."""
+def _lists(query_tokens: Array, item_tokens: Array, candidates: Array, item_mask: Array | None,
+           prior: Array | None) -> _Lists:
+    """Checked tensors: finite tokens and scores, candidate rows inside the catalog, one prior per candidate."""
     queries = torch.as_tensor(query_tokens, dtype=torch.float32)
     items = torch.as_tensor(item_tokens, dtype=torch.float32)
-    for name, tokens in [("query_tokens", queries), ("item_tokens", items)]:
-        if not torch.isfinite(tokens).all():
-            raise ValueError(f"{name} contain NaN or inf; check the encoder that produced them")
+    scores = None if prior is None else torch.as_tensor(prior, dtype=torch.float32)
+    for name, values in [("query_tokens", queries), ("item_tokens", items), ("prior", scores)]:
+        if values is not None and not torch.isfinite(values).all():
+            raise ValueError(f"{name} contain NaN or inf (-inf marks a missing ANN result: drop those slots); check "
+                             "the model that produced them")
     rows = torch.as_tensor(np.asarray(candidates), dtype=torch.long)
     if rows.ndim != 2 or rows.numel() == 0 or len(rows) != len(queries):
         raise ValueError(f"candidates must be non-empty (n_queries={len(queries)}, k) item rows, got "
                          f"{tuple(rows.shape)}")
     if not 0 <= int(rows.min()) <= int(rows.max()) < len(items):
         raise ValueError(f"candidate rows must lie in [0, {len(items)}); drop the first stage's missing (-1) slots")
+    if scores is not None and scores.shape != rows.shape:
+        raise ValueError(f"prior {tuple(scores.shape)} must hold one score per candidate {tuple(rows.shape)}")
     mask = None if item_mask is None else torch.as_tensor(item_mask, dtype=torch.bool)
-    return queries, items, rows, mask
+    return _Lists(queries, items, mask, rows, scores)
 
 
 def train_reranker(model: CrossAttentionReranker, query_tokens: Array, item_tokens: Array, candidates: Array,
-                   relevant: Array, item_mask: Array | None = None, epochs: int = 20, lr: float = 3e-3,
-                   batch_size: int = 64, seed: int = 0, evaluate: Callable[[], float] | None = None,
-                   patience: int | None = None, progress: bool = False) -> History:
+                   relevant: Array, item_mask: Array | None = None, prior: Array | None = None, epochs: int = 20,
+                   lr: float = 3e-3, batch_size: int = 64, seed: int = 0,
+                   evaluate: Callable[[], float] | None = None, patience: int | None = None,
+                   progress: bool = False) -> History:
     """Train with :func:`listwise_loss` on the first stage's candidate lists (shuffled each epoch, seeded)."""
-    queries, items, rows, mask = _as_tensors(query_tokens, item_tokens, candidates, item_mask)
+    lists = _lists(query_tokens, item_tokens, candidates, item_mask, prior)
     relevant = torch.as_tensor(np.asarray(relevant), dtype=torch.bool)
-    if relevant.shape != rows.shape:
-        raise ValueError(f"relevant {tuple(relevant.shape)} must match candidates {tuple(rows.shape)}")
+    if relevant.shape != lists.rows.shape:
+        raise ValueError(f"relevant {tuple(relevant.shape)} must match candidates {tuple(lists.rows.shape)}")
 
     def batches(epoch: int):
-        order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed * 1000 + epoch))
+        order = torch.randperm(len(relevant), generator=torch.Generator().manual_seed(seed * 1000 + epoch))
         for start in range(0, len(order), batch_size):
             pick = order[start:start + batch_size]
-            yield (queries[pick], *_gather(items, mask, rows[pick]), relevant[pick])
+            yield lists.batch(pick), relevant[pick]
 
-    loss = lambda m, batch: listwise_loss(m(*batch[:3]), batch[3])
+    loss = lambda m, batch: listwise_loss(m(*batch[0]), batch[1])
     return fit(model, batches, loss, epochs=epochs, lr=lr, evaluate=evaluate, patience=patience, progress=progress)
 
 
 @torch.no_grad()
 def rerank(model: CrossAttentionReranker, query_tokens: Array, item_tokens: Array, candidates: Array,
-           item_mask: Array | None = None, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+           item_mask: Array | None = None, prior: Array | None = None,
+           batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """The candidates re-ordered by the model: (scores, item rows), each (n_queries, k), best first; ties keep
     the first stage's order."""
-    queries, items, rows, mask = _as_tensors(query_tokens, item_tokens, candidates, item_mask)
+    lists = _lists(query_tokens, item_tokens, candidates, item_mask, prior)
     model.eval()
-    scores = torch.cat([model(queries[s:s + batch_size], *_gather(items, mask, rows[s:s + batch_size]))
-                        for s in range(0, len(rows), batch_size)])
+    scores = torch.cat([model(*lists.batch(slice(s, s + batch_size))) for s in range(0, len(lists.rows), batch_size)])
     order = scores.argsort(dim=1, descending=True, stable=True)
-    return scores.gather(1, order).numpy(), rows.gather(1, order).numpy()
+    return scores.gather(1, order).numpy(), lists.rows.gather(1, order).numpy()

@@ -11,7 +11,18 @@ from mmlab.rerank import CrossAttentionReranker, listwise_loss, rerank, train_re
 @pytest.fixture
 def model():
     torch.manual_seed(0)
-    return CrossAttentionReranker(query_dim=6, item_dim=5, dim=16, heads=2).eval()
+    model = CrossAttentionReranker(query_dim=6, item_dim=5, dim=16, heads=2).eval()
+    torch.nn.init.normal_(model.score[-1].weight)  # as if trained: the MLP's last layer starts at zero
+    return model
+
+
+def test_an_untrained_reranker_ranks_like_the_first_stage():
+    torch.manual_seed(0)
+    untrained, prior = CrossAttentionReranker(query_dim=6, item_dim=5), torch.randn(3, 4)
+    torch.testing.assert_close(untrained(torch.randn(3, 2, 6), torch.randn(3, 4, 7, 5), prior=prior), 10 * prior)
+    scores, rows = rerank(untrained, np.ones((2, 1, 6)), np.ones((5, 1, 5)), [[0, 1, 2], [3, 4, 0]],
+                          prior=[[0.1, 0.3, 0.2], [0.5, 0.5, 0.9]])
+    assert rows.tolist() == [[1, 2, 0], [0, 3, 4]]  # ties keep the first stage's order
 
 
 def test_scores_and_attention_shapes(model):
@@ -94,6 +105,9 @@ def test_training_beats_the_first_stage_on_held_out_queries():
     (lambda m: rerank(m, np.ones((2, 1, 6)), np.ones((4, 1, 5)), np.array([[0, 1]])), "n_queries=2, k"),
     (lambda m: rerank(m, np.full((1, 1, 6), np.nan), np.ones((4, 1, 5)), np.array([[0]])), "query_tokens contain NaN"),
     (lambda m: train_reranker(m, np.ones((1, 1, 6)), np.ones((4, 1, 5)), [[0, 1]], [[True]]), "must match candidates"),
+    (lambda m: rerank(m, np.ones((1, 1, 6)), np.ones((4, 1, 5)), [[0, 1]], prior=[[1.0]]), "one score per candidate"),
+    (lambda m: rerank(m, np.ones((1, 1, 6)), np.ones((4, 1, 5)), [[0, 1]], prior=[[1, -np.inf]]), "prior contain"),
+    (lambda m: m(torch.randn(1, 1, 6), torch.randn(1, 2, 2, 5), prior=torch.zeros(2)), "prior must hold one"),
     (lambda m: listwise_loss(torch.zeros(2, 3), torch.zeros(2, 3, dtype=torch.bool)), "larger k")])
 def test_bad_input_fails_clearly(model, call, message):
     with pytest.raises(ValueError, match=message):
