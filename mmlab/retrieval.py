@@ -63,9 +63,10 @@ def scores(queries: torch.Tensor, items: torch.Tensor, metric: str) -> torch.Ten
         return torch.nn.functional.normalize(queries, dim=1) @ torch.nn.functional.normalize(items, dim=1).T
     if metric == "dot":
         return queries @ items.T
-    # ||q - x||^2 = ||q||^2 - 2 q.x + ||x||^2: one matrix product instead of an (n_q, n_items, dim) difference
-    squared = (queries * queries).sum(1, keepdim=True) - 2 * queries @ items.T + (items * items).sum(1)
-    return -squared.clamp_min_(0).sqrt_()
+    # ||q - x||^2 = ||q||^2 - 2 q.x + ||x||^2: one matrix product, no (n_q, n_items, dim) difference, and one
+    # (n_q, n_items) block updated in place
+    squared = torch.addmm((items * items).sum(1), queries, items.T, alpha=-2)
+    return squared.add_((queries * queries).sum(1, keepdim=True)).clamp_min_(0).sqrt_().neg_()
 
 
 def _best_first(values: torch.Tensor, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
