@@ -13,8 +13,9 @@ stage was not trained on (its scores on its own training queries are too good to
     train_reranker(model, query_tokens, item_tokens, candidates, relevant, prior=first_scores, epochs=20)
     scores, rows = rerank(model, test_query_tokens, item_tokens, test_candidates, prior=test_first_scores)
 
-Shapes: query tokens (n_queries, query_len, query_dim); item tokens (n_items, item_len, item_dim) with an
-optional boolean ``item_mask`` (n_items, item_len), True where a token is present (a product without reviews);
+Shapes: query tokens (n_queries, query_len, query_dim) with an optional boolean ``query_mask`` (n_queries,
+query_len), True on real tokens (queries of different lengths, padded); item tokens (n_items, item_len, item_dim)
+with an optional boolean ``item_mask`` (n_items, item_len), True where a token is present (no reviews: False);
 candidates (n_queries, k) item rows from the first stage, ``prior`` (n_queries, k) their first-stage scores;
 relevant (n_queries, k) booleans for training. Modalities of different sizes: put each in its own block of
 columns of one wider token (zeros elsewhere), so the input projection keeps a separate weight block per modality.
@@ -29,6 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mmlab.encoders.text import masked_mean
 from mmlab.train import History, fit
 
 Array = np.ndarray | torch.Tensor
@@ -50,12 +52,12 @@ class CrossAttentionReranker(nn.Module):
         self.prior_scale = nn.Parameter(torch.tensor(prior_scale))
 
     def forward(self, query_tokens: torch.Tensor, item_tokens: torch.Tensor, item_mask: torch.Tensor | None = None,
-                prior: torch.Tensor | None = None,
+                prior: torch.Tensor | None = None, query_mask: torch.Tensor | None = None,
                 return_attention: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Scores (batch, k) for query tokens (batch, q_len, query_dim), each query's candidates' tokens
         (batch, k, item_len, item_dim) and their first-stage scores ``prior`` (batch, k); with
         ``return_attention`` also the weights (batch, k, q_len, item_len)."""
-        _check_shapes(query_tokens, item_tokens, item_mask)
+        _check_shapes(query_tokens, item_tokens, item_mask, query_mask)
         if (query_tokens.shape[-1], item_tokens.shape[-1]) != (self.query_in.in_features, self.item_in.in_features):
             raise ValueError(f"token dimensions {query_tokens.shape[-1]} (query) and {item_tokens.shape[-1]} (item) "
                              f"do not match the model's {self.query_in.in_features} and "
@@ -65,8 +67,9 @@ class CrossAttentionReranker(nn.Module):
         x = self.item_in(item_tokens.flatten(0, 1))                   # (batch * k, item_len, dim)
         padding = None if item_mask is None else ~item_mask.flatten(0, 1)
         found, weights = self.attend(q, x, x, key_padding_mask=padding)
-        found = self.norm(q + found).mean(1)
-        asked = q.mean(1)
+        present = torch.ones(query_tokens.shape[:2], dtype=torch.bool) if query_mask is None else query_mask
+        present = present.repeat_interleave(k, dim=0)  # (batch * k, q_len)
+        found, asked = masked_mean(self.norm(q + found), present), masked_mean(q, present)
         scores = self.score(torch.cat([asked, found, asked * found, (asked - found).abs()], dim=1)).view(batch, k)
         if prior is not None:
             if prior.shape != scores.shape:
@@ -76,7 +79,8 @@ class CrossAttentionReranker(nn.Module):
         return (scores, weights.view(batch, k, *weights.shape[1:])) if return_attention else scores
 
 
-def _check_shapes(query_tokens: torch.Tensor, item_tokens: torch.Tensor, item_mask: torch.Tensor | None) -> None:
+def _check_shapes(query_tokens: torch.Tensor, item_tokens: torch.Tensor, item_mask: torch.Tensor | None,
+                  query_mask: torch.Tensor | None) -> None:
     if query_tokens.ndim != 3 or item_tokens.ndim != 4 or len(query_tokens) != len(item_tokens):
         raise ValueError(f"expected query tokens (batch, q_len, dim) and item tokens (batch, k, item_len, dim) "
                          f"with the same batch, got {tuple(query_tokens.shape)} and {tuple(item_tokens.shape)}")
@@ -87,6 +91,12 @@ def _check_shapes(query_tokens: torch.Tensor, item_tokens: torch.Tensor, item_ma
         if not item_mask.any(-1).all():
             raise ValueError("a candidate has no tokens at all (item_mask all False); give every item at least "
                              "one token or drop it from the candidates")
+    if query_mask is not None:
+        if query_mask.shape != query_tokens.shape[:2] or query_mask.dtype != torch.bool:
+            raise ValueError(f"query_mask must be bool of shape {tuple(query_tokens.shape[:2])}, got "
+                             f"{query_mask.dtype} {tuple(query_mask.shape)}")
+        if not query_mask.any(-1).all():
+            raise ValueError("a query has no tokens at all (query_mask all False); drop empty queries first")
 
 
 def listwise_loss(scores: torch.Tensor, relevant: torch.Tensor) -> torch.Tensor:
@@ -104,23 +114,26 @@ def listwise_loss(scores: torch.Tensor, relevant: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class _Lists:
-    """Candidate lists as tensors: query tokens, catalog item tokens and mask, candidate rows, first-stage scores."""
+    """Candidate lists as tensors: query tokens and mask, catalog item tokens and mask, candidate rows,
+    first-stage scores."""
 
     queries: torch.Tensor
+    query_mask: torch.Tensor | None
     items: torch.Tensor
-    mask: torch.Tensor | None
+    item_mask: torch.Tensor | None
     rows: torch.Tensor
     prior: torch.Tensor | None
 
-    def batch(self, pick: torch.Tensor | slice) -> tuple[torch.Tensor, ...]:
-        """The model's arguments for the lists ``pick``: query tokens, item tokens, item mask, prior."""
+    def batch(self, pick: torch.Tensor | slice) -> tuple[torch.Tensor | None, ...]:
+        """The model's arguments for the lists ``pick``: query tokens, item tokens, item mask, prior, query mask."""
         rows = self.rows[pick]
-        return (self.queries[pick], self.items[rows], None if self.mask is None else self.mask[rows],
-                None if self.prior is None else self.prior[pick])
+        optional = lambda values, index: None if values is None else values[index]
+        return (self.queries[pick], self.items[rows], optional(self.item_mask, rows), optional(self.prior, pick),
+                optional(self.query_mask, pick))
 
 
 def _lists(query_tokens: Array, item_tokens: Array, candidates: Array, item_mask: Array | None,
-           prior: Array | None) -> _Lists:
+           prior: Array | None, query_mask: Array | None) -> _Lists:
     """Checked tensors: finite tokens and scores, candidate rows inside the catalog, one prior per candidate."""
     queries = torch.as_tensor(query_tokens, dtype=torch.float32)
     items = torch.as_tensor(item_tokens, dtype=torch.float32)
@@ -137,17 +150,17 @@ def _lists(query_tokens: Array, item_tokens: Array, candidates: Array, item_mask
         raise ValueError(f"candidate rows must lie in [0, {len(items)}); drop the first stage's missing (-1) slots")
     if scores is not None and scores.shape != rows.shape:
         raise ValueError(f"prior {tuple(scores.shape)} must hold one score per candidate {tuple(rows.shape)}")
-    mask = None if item_mask is None else torch.as_tensor(item_mask, dtype=torch.bool)
-    return _Lists(queries, items, mask, rows, scores)
+    as_bool = lambda mask: None if mask is None else torch.as_tensor(np.asarray(mask), dtype=torch.bool)
+    return _Lists(queries, as_bool(query_mask), items, as_bool(item_mask), rows, scores)
 
 
 def train_reranker(model: CrossAttentionReranker, query_tokens: Array, item_tokens: Array, candidates: Array,
-                   relevant: Array, item_mask: Array | None = None, prior: Array | None = None, epochs: int = 20,
-                   lr: float = 3e-3, batch_size: int = 64, seed: int = 0,
+                   relevant: Array, item_mask: Array | None = None, prior: Array | None = None,
+                   query_mask: Array | None = None, epochs: int = 20, lr: float = 3e-3, batch_size: int = 64, seed: int = 0,
                    evaluate: Callable[[], float] | None = None, patience: int | None = None,
                    progress: bool = False) -> History:
     """Train with :func:`listwise_loss` on the first stage's candidate lists (shuffled each epoch, seeded)."""
-    lists = _lists(query_tokens, item_tokens, candidates, item_mask, prior)
+    lists = _lists(query_tokens, item_tokens, candidates, item_mask, prior, query_mask)
     relevant = torch.as_tensor(np.asarray(relevant), dtype=torch.bool)
     if relevant.shape != lists.rows.shape:
         raise ValueError(f"relevant {tuple(relevant.shape)} must match candidates {tuple(lists.rows.shape)}")
@@ -164,11 +177,11 @@ def train_reranker(model: CrossAttentionReranker, query_tokens: Array, item_toke
 
 @torch.no_grad()
 def rerank(model: CrossAttentionReranker, query_tokens: Array, item_tokens: Array, candidates: Array,
-           item_mask: Array | None = None, prior: Array | None = None,
+           item_mask: Array | None = None, prior: Array | None = None, query_mask: Array | None = None,
            batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """The candidates re-ordered by the model: (scores, item rows), each (n_queries, k), best first; ties keep
     the first stage's order."""
-    lists = _lists(query_tokens, item_tokens, candidates, item_mask, prior)
+    lists = _lists(query_tokens, item_tokens, candidates, item_mask, prior, query_mask)
     model.eval()
     scores = torch.cat([model(*lists.batch(slice(s, s + batch_size))) for s in range(0, len(lists.rows), batch_size)])
     order = scores.argsort(dim=1, descending=True, stable=True)

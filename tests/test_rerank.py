@@ -51,6 +51,19 @@ def test_masked_tokens_are_ignored(model):
     assert not torch.allclose(model(queries, changed), model(queries, items))
 
 
+def test_padded_query_tokens_are_ignored(model):
+    queries, items = torch.randn(2, 3, 6), torch.randn(2, 4, 2, 5)
+    short = model(queries[:, :2], items)
+    padded = queries.clone()
+    padded[:, 2] = 50.0
+    mask = torch.tensor([[True, True, False]] * 2)
+    torch.testing.assert_close(model(padded, items, query_mask=mask), short)
+    catalog, candidates = items[0], torch.tensor([[0, 1], [1, 0]])  # 4 catalog items of 2 tokens
+    scores, _ = rerank(model, padded, catalog, candidates, query_mask=mask)
+    expected = model(queries[:, :2], catalog[candidates]).sort(dim=1, descending=True).values
+    torch.testing.assert_close(torch.from_numpy(scores), expected)
+
+
 def test_listwise_loss_by_hand():
     scores = torch.tensor([[2.0, 0.0, 0.0], [1.0, 1.0, 5.0]])
     relevant = torch.tensor([[True, False, False], [False, False, False]])  # the second list is skipped
@@ -110,6 +123,10 @@ def test_training_beats_the_first_stage_on_held_out_queries():
     (lambda m: rerank(m, np.ones((1, 1, 6)), np.ones((4, 1, 5)), [[0, 1]], prior=[[1.0]]), "one score per candidate"),
     (lambda m: rerank(m, np.ones((1, 1, 6)), np.ones((4, 1, 5)), [[0, 1]], prior=[[1, -np.inf]]), "prior contain"),
     (lambda m: m(torch.randn(1, 1, 6), torch.randn(1, 2, 2, 5), prior=torch.zeros(2)), "prior must hold one"),
+    (lambda m: m(torch.randn(1, 2, 6), torch.randn(1, 2, 2, 5), query_mask=torch.ones(1, 3, dtype=torch.bool)),
+     "query_mask must be bool of shape \\(1, 2\\)"),
+    (lambda m: m(torch.randn(1, 2, 6), torch.randn(1, 2, 2, 5), query_mask=torch.zeros(1, 2, dtype=torch.bool)),
+     "a query has no tokens"),
     (lambda m: listwise_loss(torch.zeros(2, 3), torch.zeros(2, 3, dtype=torch.bool)), "larger k")])
 def test_bad_input_fails_clearly(model, call, message):
     with pytest.raises(ValueError, match=message):
