@@ -8,6 +8,8 @@ The upstream encoders are the workbook's best ones, frozen and taken from the zo
 | product title + description, typed query, composed-query modifier | mean WordPiece encoder (03) | 128 |
 | product reviews (mask: SKU has reviews) | review encoder (04) | 64 |
 | product behaviour (mask: SKU has clicks/carts/purchases) | item2vec (04) | 32 |
+
+A catalog without reviews or sessions (your own) gets zeros there, masked out for every SKU.
 | spoken query | audio encoder into the text space (05) | 128 |
 
     products, queries = load_tower_inputs(catalog, seed=0)
@@ -25,6 +27,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from mmlab.data.byo import has
 from mmlab.data.catalog import Catalog
 from mmlab.encoders import audio, behaviour, image, review, text
 
@@ -103,13 +106,20 @@ class Queries:
         return np.array(QUERY_KINDS)[self.kind.numpy()]
 
 
+def absent(n: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """A modality no SKU has (your own catalog without reviews or sessions): zero vectors, all masked out."""
+    return np.zeros((n, dim), np.float32), np.zeros(n, bool)
+
+
 def product_features(catalog: Catalog, seed: int = 0) -> Products:
     """Every SKU's image, text, review and behaviour embedding with its availability mask."""
     image_model, _ = image.trained_image_encoder(catalog, kind="efficientnet_head", seed=seed, progress=False)
     text_model, _ = text.trained_text_encoder(catalog, kind="mean", seed=seed, progress=False)
-    reviews, has_reviews = review.review_embeddings(catalog, seed=seed)
-    behaviours, has_behaviour = behaviour.behaviour_embeddings(catalog, seed=seed, kind="item2vec")
     n = len(catalog.skus)
+    reviews, has_reviews = (review.review_embeddings(catalog, seed=seed) if has(catalog, "reviews")
+                            else absent(n, review.ReviewConfig().dim))
+    behaviours, has_behaviour = (behaviour.behaviour_embeddings(catalog, seed=seed, kind="item2vec")
+                                 if has(catalog, "behaviour") else absent(n, behaviour.ITEM2VEC.dim))
     features = {"image": image.product_embeddings(image_model, catalog),
                 "text": text.product_text_embeddings(text_model, catalog), "review": reviews, "behaviour": behaviours}
     mask = np.stack([np.ones(n, bool), np.ones(n, bool), has_reviews, has_behaviour], axis=1)

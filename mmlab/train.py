@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,3 +72,13 @@ def _train_epoch(model: torch.nn.Module, batches: Iterable[Any], loss_fn, optimi
     if count == 0:
         raise ValueError("the epoch had no batches; is the training set empty or the batch size too large?")
     return total / count
+
+
+def batch_rows(order: Sequence[int] | torch.Tensor, batch_size: int) -> Iterator[Sequence[int] | torch.Tensor]:
+    """Consecutive batches of ``order``, dropping a last batch too small to contrast (under half a batch).
+
+    A training set smaller than one batch (a small catalog of your own) is one batch.
+    """
+    size = min(batch_size, len(order))
+    for start in range(0, len(order) - size // 2, size):
+        yield order[start:start + size]

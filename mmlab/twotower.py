@@ -34,7 +34,7 @@ from mmlab.fusion import AttentionFusion, ConcatFusion, GatedFusion, WeightedSum
 from mmlab.losses import InfoNCELoss, SigmoidLoss, TripletLoss
 from mmlab.metrics import ndcg_at_k
 from mmlab.towerdata import PRODUCT_MODALITIES, QUERY_KINDS, Products, Queries
-from mmlab.train import fit
+from mmlab.train import batch_rows, fit
 
 FUSIONS = {"concat": ConcatFusion, "weighted_sum": WeightedSumFusion, "attention": AttentionFusion}
 COMPOSITIONS = ("gated", "concat", "photo_only")
@@ -179,10 +179,9 @@ class Batch:
 
 
 def batches(queries: Queries, relevant: Tensor, batch_size: int, seed: int):
-    """One epoch of shuffled batches (a last batch smaller than half the size is dropped)."""
+    """One epoch of shuffled batches (see :func:`mmlab.train.batch_rows`)."""
     order = torch.randperm(len(queries.query_ids), generator=torch.Generator().manual_seed(seed))
-    for start in range(0, len(order) - batch_size // 2, batch_size):
-        rows = order[start:start + batch_size]
+    for rows in batch_rows(order, batch_size):
         targets = queries.targets[rows]
         positives = relevant[rows][:, targets] | torch.eye(len(rows), dtype=torch.bool)
         yield Batch(queries.subset(rows), targets, positives)

@@ -390,14 +390,44 @@ def _query_tables(made: list[tuple[dict, list[str]]], skus: pd.DataFrame,
 # Public API
 # ---------------------------------------------------------------------------------------------------
 
-def load_byo(folder: str | Path, seed: int = 0) -> Catalog:
+# Parts of a catalog that some notebook sections need: what they are, and whether a catalog has them.
+PARTS: dict[str, tuple[str, Callable[[Catalog], bool]]] = {
+    "zero_shot": ("zero-shot product types (types held out of training)", lambda c: bool(c.types.zero_shot.any())),
+    "zh": ("Chinese queries", lambda c: bool((c.queries.lang == "zh").any())),
+    "voice": ("voice queries (recordings)", lambda c: bool((c.queries.modality == "voice").any())),
+    "composed": ("composed queries (a photo plus a modifier)", lambda c: bool((c.queries.modality == "composed").any())),
+    "reviews": ("reviews", lambda c: len(c.reviews) > 0),
+    "behaviour": ("shopping sessions (behaviour events)", lambda c: len(c.events) > 0),
+}
+
+
+def has(catalog: Catalog, part: str) -> bool:
+    """Whether the catalog has a part of :data:`PARTS` (MiniMart has them all; your own catalog may not)."""
+    if part not in PARTS:
+        raise ValueError(f"unknown part {part!r}; choose one of {sorted(PARTS)}")
+    return PARTS[part][1](catalog)
+
+
+def needs(catalog: Catalog, part: str, section: str) -> bool:
+    """True if the catalog has ``part``; otherwise print that ``section`` is skipped, and why, and return False."""
+    if has(catalog, part):
+        return True
+    print(f"skipped: {section}. Your catalog has no {PARTS[part][0]}; MiniMart has them "
+          "(see data/README.md for what your own catalog can hold).")
+    return False
+
+
+def load_byo(folder: str | Path, seed: int = 0, fast: bool = False) -> Catalog:
     """Your own catalog from a folder in the format of ``data/README.md``, checked, as a :class:`Catalog`.
 
     ``seed`` fixes the random parts: the query splits (train/val/test 70/15/15) and, without queries.csv, the
-    derived queries' targets and photo corruption. Raises :class:`ByoError` on the first problem found.
+    derived queries' targets and photo corruption. ``fast`` marks the catalog for FAST mode (short training);
+    the catalog is used whole either way. Raises :class:`ByoError` on the first problem found.
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    if not isinstance(fast, bool):
+        raise TypeError(f"fast must be True or False, got {fast!r}")
     folder = Path(folder).resolve()
     if not folder.is_dir():
         raise ByoError(f"{folder}: no such folder. Fix: pass the folder that holds products.csv")
@@ -416,7 +446,7 @@ def load_byo(folder: str | Path, seed: int = 0) -> Catalog:
     made = _given_queries(given, skus, folder) if given is not None else derive_queries(skus, rng)
     queries, qrels = _query_tables(made, skus, rng)
     return Catalog(_types(categories), skus, _reviews(reviews), _empty(EMPTY_USERS), _empty(EMPTY_EVENTS),
-                   queries, qrels, fast=False, seed=seed, folder=folder)
+                   queries, qrels, fast=fast, seed=seed, folder=folder)
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -45,7 +45,7 @@ from mmlab.losses import InfoNCELoss
 from mmlab.metrics import evaluate, precision_at_k
 from mmlab.preprocess import channel_stats
 from mmlab.retrieval import rank_ids
-from mmlab.train import History, fit
+from mmlab.train import History, batch_rows, fit
 
 DIM = 128  # embedding size of the trained encoders (the text encoders use the same convention: a parameter)
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -438,8 +438,7 @@ def pair_batches(catalog: Catalog, train: pd.DataFrame, products: Tensor, look_i
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
     order = rng.permutation(len(train))
-    for start in range(0, len(order) - batch_size // 2, batch_size):  # drop a last batch too small to contrast
-        rows = order[start:start + batch_size]
+    for rows in batch_rows(order, batch_size):
         photos = resize(photos_to_tensor([shoot(catalog, train.iloc[i], rng) for i in rows]), products.shape[-1])
         yield photos, jitter(products[rows], generator), look_ids[rows]
 
@@ -504,9 +503,7 @@ def train_head(head: ProjectionHead, backbone: EfficientNetLite0, catalog: Catal
 
     def batches(epoch: int) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
         order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed * 1000 + epoch))
-        size = config["batch_size"]
-        for start in range(0, len(order) - size // 2, size):
-            rows = order[start:start + size]
+        for rows in batch_rows(order, config["batch_size"]):
             yield shots[epoch % len(shots)][rows], products[targets[rows]], look_ids[rows]
 
     def loss_fn(net: nn.Module, batch: tuple[Tensor, Tensor, Tensor]) -> Tensor:
