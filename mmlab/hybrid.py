@@ -44,6 +44,7 @@ def hybrid_ranker(rankers: Sequence[Ranker], depth: int = 100, rrf_k: float = 60
     """A ranker ``(queries, k) -> ids per query`` that fuses each ranker's top ``max(depth, k)`` by RRF."""
     if not rankers or depth < 1:
         raise ValueError(f"need at least one ranker and depth >= 1, got {len(rankers)} rankers and depth={depth}")
+    reciprocal_rank_fusion([[]] * len(rankers), rrf_k, weights)  # checks rrf_k and weights now, not at query time
 
     def rank(queries: Sequence[Any], k: int) -> list[list[Hashable]]:
         lists = [ranker(queries, max(depth, k)) for ranker in rankers]

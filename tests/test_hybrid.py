@@ -48,6 +48,8 @@ def test_hybrid_finds_what_either_ranker_finds():
     assert [q in ranked[:3] for q, ranked in zip(queries, lexical(queries, 10))] == [True, True, False, False]
     with pytest.raises(ValueError, match="at least one ranker"):
         hybrid_ranker([])
+    with pytest.raises(ValueError, match="one non-negative weight per ranking"):
+        hybrid_ranker([lexical, dense], weights=[1])
 
 
 def test_hybrid_of_bm25_with_itself_is_bm25():
