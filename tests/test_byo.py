@@ -11,9 +11,10 @@ from PIL import Image
 from mmlab.data import reviews as minimart_reviews
 from mmlab.data.assets import load_types
 from mmlab.data.behaviour import EVENT_COLUMNS, USER_COLUMNS
-from mmlab.data.byo import ByoError, convert_csv, load_byo, main
+from mmlab.data.byo import ByoError, convert_csv, has, load_byo, main, needs
 from mmlab.data.queries import QUERY_COLUMNS
 from mmlab.data.skus import SKU_COLUMNS
+from mmlab.train import batch_rows
 
 CATEGORIES = {"mugs": (200, 40, 40), "lamps": (40, 40, 200), "shoes": (40, 160, 40)}
 COLOURS = ["red", "blue", "", "red"]  # per product within a category
@@ -175,3 +176,24 @@ def test_command_line_check(shop, tmp_path, capsys):
     assert "OK" in capsys.readouterr().out
     assert main(["check", str(tmp_path / "nowhere")]) == 1
     assert re.search("no such folder", capsys.readouterr().err)
+
+
+def test_needs_says_which_part_is_missing(shop, capsys):
+    catalog = load_byo(shop)
+    assert has(catalog, "reviews") is False and has(catalog, "zero_shot") is False
+    assert needs(catalog, "voice", "the voice section") is False
+    assert capsys.readouterr().out.startswith("skipped: the voice section. Your catalog has no voice queries")
+    with pytest.raises(ValueError, match="unknown part 'audio'; choose one of"):
+        has(catalog, "audio")
+
+
+def test_fast_flag_is_checked(shop):
+    assert load_byo(shop, fast=True).fast
+    with pytest.raises(TypeError, match="fast must be True or False"):
+        load_byo(shop, fast="yes")
+
+
+def test_batch_rows_makes_one_batch_of_a_small_training_set():
+    assert [list(rows) for rows in batch_rows(range(5), 64)] == [[0, 1, 2, 3, 4]]
+    assert [len(rows) for rows in batch_rows(range(100), 64)] == [64, 36]  # 36 >= half a batch: kept
+    assert [len(rows) for rows in batch_rows(range(90), 64)] == [64]  # 26 < half a batch: dropped
