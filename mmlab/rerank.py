@@ -156,8 +156,8 @@ def _lists(query_tokens: Array, item_tokens: Array, candidates: Array, item_mask
 
 def train_reranker(model: CrossAttentionReranker, query_tokens: Array, item_tokens: Array, candidates: Array,
                    relevant: Array, item_mask: Array | None = None, prior: Array | None = None,
-                   query_mask: Array | None = None, epochs: int = 20, lr: float = 3e-3, batch_size: int = 64, seed: int = 0,
-                   evaluate: Callable[[], float] | None = None, patience: int | None = None,
+                   query_mask: Array | None = None, epochs: int = 20, lr: float = 3e-3, batch_size: int = 64,
+                   seed: int = 0, evaluate: Callable[[], float] | None = None, patience: int | None = None,
                    progress: bool = False) -> History:
     """Train with :func:`listwise_loss` on the first stage's candidate lists (shuffled each epoch, seeded)."""
     lists = _lists(query_tokens, item_tokens, candidates, item_mask, prior, query_mask)
