@@ -5,16 +5,21 @@ Inputs are the same everywhere:
     relevance  list (one per query) of {item_id: grade}; grade 2 = exact match, 1 = partial, missing = 0
     targets    list (one per query) of the single exact item the shopper wanted
 
-Conventions (libraries differ on these, so they are stated here):
-- HitRate@K: 1 if the *target* is in the top K, averaged over queries ("did we find the thing?").
+Conventions (libraries differ on these, so they are stated here; notebook 08 shows each with numbers):
+- HitRate@K: 1 if the *target* is in the top K, averaged over queries ("did we find the thing?"). ranx's
+  ``hit_rate@k`` counts *any* relevant item instead, which is our "Recall@K > 0".
 - Recall@K: relevant items found in the top K / all relevant items of the query (grade >= ``min_grade``).
 - Precision@K: relevant items in the top K / K.
 - NDCG@K: linear gain (gain = grade), discount 1/log2(rank + 1), normalised by the ideal ranking of *all* the
-  query's relevant items (as trec_eval, ranx "ndcg" and scikit-learn ``ndcg_score`` do).
-- MRR: 1 / rank of the first relevant item (grade >= ``min_grade``), 0 if none is ranked.
-- AP@K: mean of Precision@i over the ranks i <= K holding a relevant item, divided by min(K, #relevant).
-- A query with no relevant item has undefined recall, NDCG and AP: it is an error, not a silent zero.
+  query's relevant items (as trec_eval, ranx "ndcg" and scikit-learn ``ndcg_score`` do). ranx "ndcg_burges" and
+  many papers use the exponential gain 2**grade - 1 instead, which weighs grade 2 three times grade 1, not twice.
+- MRR: 1 / rank of the first relevant item (grade >= ``min_grade``, not only the target), 0 if none is ranked.
+- AP@K: mean of Precision@i over the ranks i <= K holding a relevant item, divided by min(K, #relevant); ranx's
+  ``map@k`` divides by all relevant items, so it is lower whenever a query has more than K relevant items.
+- A query with no relevant item has undefined recall, NDCG and AP: it is an error, not a silent zero
+  (scikit-learn scores such a query 0 and lowers the mean).
 - Ties: the ranking you pass is the ranking scored; break ties before (``retrieval.search`` is stable).
+  scikit-learn's ``ndcg_score`` averages the gains of items with tied scores instead.
 """
 
 from __future__ import annotations
