@@ -13,24 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import assert_fails, assert_passes, stub
 from mmlab.exercises import preprocessing as exercises
 from mmlab.preprocess import tokens
-
-
-def stub(*args):
-    raise NotImplementedError
-
-
-def assert_passes(capsys: pytest.CaptureFixture, passed: bool) -> None:
-    out = capsys.readouterr().out
-    assert passed is True and out.startswith("✅"), out
-
-
-def assert_fails(capsys: pytest.CaptureFixture, passed: bool, *words: str) -> None:
-    out = capsys.readouterr().out
-    assert passed is False and out.startswith("❌"), out
-    for word in words:
-        assert word in out, f"expected {word!r} in the hint: {out}"
 
 
 # --- 00, exercise 1: cosine similarity

@@ -10,23 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from helpers import assert_fails, assert_passes, stub
 from mmlab.exercises import image as exercises
-
-
-def stub(*args):
-    raise NotImplementedError
-
-
-def assert_passes(capsys: pytest.CaptureFixture, passed: bool) -> None:
-    out = capsys.readouterr().out
-    assert passed is True and out.startswith("✅"), out
-
-
-def assert_fails(capsys: pytest.CaptureFixture, passed: bool, *words: str) -> None:
-    out = capsys.readouterr().out
-    assert passed is False and out.startswith("❌"), out
-    for word in words:
-        assert word in out, f"expected {word!r} in the hint: {out}"
 
 
 # --- 02, exercise 1: a conv block

@@ -11,15 +11,6 @@ MODALITIES = {"image": 6, "text": 5, "review": 4, "behaviour": 3}
 DIM, BATCH, QUERY_DIM = 8, 10, 7
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny tensors gain nothing from threads, and on a busy 2-core machine each op can wait for a second one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _features(seed: int, batch: int = BATCH) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     return {name: torch.randn(batch, d, generator=g) for name, d in MODALITIES.items()}

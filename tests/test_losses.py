@@ -21,15 +21,6 @@ Q3 = torch.tensor([[0.6, 0.48, 0.64], [0.0, 0.6, 0.8], [0.0, 0.0, 1.0]])
 I3 = torch.eye(3)
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny tensors gain nothing from threads, and on a busy 2-core machine each op can wait for a second one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _random_batch(seed: int, batch: int = 6, dim: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     return torch.randn(batch, dim, generator=g, dtype=torch.float64), torch.randn(batch, dim, generator=g,
