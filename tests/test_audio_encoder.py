@@ -1,20 +1,17 @@
-"""Voice: audio features have the documented shapes, the audio encoder handles any clip length (padding cannot
-move a clip's vector), bad clips fail clearly, a tiny training run learns, and pocketsphinx with the catalog
-grammar decodes a synthesised catalog query exactly."""
+"""Voice features and baselines: audio features have the documented shapes, bad clips and wrong sample rates fail
+clearly, the MFCC-mean baseline maps into the text space, pocketsphinx with the catalog grammar decodes a
+synthesised catalog query exactly (also in a background process), and embed_voice_queries checks its inputs."""
 
 from __future__ import annotations
 
 import librosa
 import numpy as np
 import pytest
-import torch
 
 from mmlab.data import speech
 from mmlab.data.catalog import load_catalog
 from mmlab.encoders import audio
-from mmlab.encoders.asr import CatalogRecogniser, catalog_grammar, pronunciation
-from mmlab.losses import InfoNCELoss
-from mmlab.train import fit
+from mmlab.encoders.asr import CatalogRecogniser, catalog_grammar, pronunciation, transcribe_in_background
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +46,7 @@ def test_mfcc_matches_librosa_except_the_loudness_coefficient(wave: np.ndarray) 
 
 @pytest.mark.parametrize("bad, message", [
     (np.zeros(0, dtype=np.float32), "empty or too short"),
+    (np.zeros(800, dtype=np.float32), "empty or too short"),
     (np.zeros((16_000, 2), dtype=np.float32), "mono"),
     (np.zeros(16_000, dtype=np.int16), "floats"),
     (np.full(16_000, np.nan, dtype=np.float32), "NaN"),
@@ -65,36 +63,13 @@ def test_wrong_sample_rate_names_the_fix(wave: np.ndarray) -> None:
         CatalogRecogniser.transcribe(None, wave, sr=8_000)  # the check runs before the decoder is touched
 
 
-def test_padding_does_not_change_a_clip_vector() -> None:
-    torch.manual_seed(0)
-    model = audio.AudioEncoder(channels=16, depth=1).eval()
-    rng = np.random.default_rng(0)
-    specs = [rng.normal(size=(audio.N_MELS, n)).astype(np.float32) for n in (7, 50, 123, 200)]
-    together = audio.embed_features(model, specs)
-    alone = np.concatenate([audio.embed_features(model, [s]) for s in specs])
-    np.testing.assert_allclose(together, alone, atol=1e-5)
-    np.testing.assert_allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
-
-
-def test_encode_waves_takes_clips_of_different_lengths(wave: np.ndarray) -> None:
-    model = audio.AudioEncoder(channels=16, depth=1)
-    vectors = audio.encode_waves(model, [wave, wave[: len(wave) // 2], np.concatenate([wave, wave])])
-    assert vectors.shape == (3, 128)
-    with pytest.raises(TypeError, match="list"):
-        audio.encode_waves(model, wave)
-
-
-def test_a_tiny_training_run_lowers_the_loss() -> None:
-    torch.manual_seed(0)
-    rng = np.random.default_rng(0)
-    specs = [rng.normal(size=(audio.N_MELS, int(n))).astype(np.float32) for n in rng.integers(30, 90, 16)]
-    data = audio.Utterances(specs, np.zeros((16, 2 * audio.N_MFCC)), [f"text {i}" for i in range(16)], ["en"] * 16)
-    targets = rng.normal(size=(16, 128)).astype(np.float32)
-    model = audio.AudioEncoder(channels=32, depth=1)
-    loss = InfoNCELoss(0.1, learnable=False)
-    history = fit(model, audio.ClipSampler(data, targets, batch_size=8, seed=0),
-                  lambda m, b: loss(m(b.specs, b.lengths), b.targets, b.positives), epochs=15, lr=3e-3, progress=False)
-    assert history.loss[-1] < 0.5 * history.loss[0]
+def test_pad_features_pads_with_zeros_and_keeps_lengths() -> None:
+    specs = [np.ones((audio.N_MELS, n), dtype=np.float32) for n in (3, 7)]
+    batch, lengths = audio.pad_features(specs)
+    assert batch.shape == (2, audio.N_MELS, 7) and lengths.tolist() == [3, 7]
+    assert float(batch[0, :, 3:].abs().sum()) == 0.0
+    with pytest.raises(ValueError, match="empty"):
+        audio.pad_features([])
 
 
 def test_mfcc_baseline_maps_into_the_text_space() -> None:
@@ -123,3 +98,16 @@ def test_pocketsphinx_decodes_a_catalog_query_exactly(catalog) -> None:
     recogniser = CatalogRecogniser(catalog)
     assert "apple" in recogniser.grammar.slots["product"]
     assert recogniser.transcribe(speech.synthesize("green apple", "en")) == "green apple"
+    transcripts, seconds = transcribe_in_background(recogniser.grammar, [speech.synthesize("green apple", "en")]
+                                                    ).result(timeout=60)
+    assert transcripts == ["green apple"] and seconds > 0
+
+
+def test_embed_voice_queries_checks_its_inputs(catalog) -> None:
+    voice = catalog.queries[catalog.queries.modality == "voice"]
+    with pytest.raises(ValueError, match="fast"):
+        audio.embed_voice_queries(catalog, voice.head(2), fast=False)
+    with pytest.raises(ValueError, match="not voice"):
+        audio.embed_voice_queries(catalog, catalog.queries.head(2), fast=True)
+    with pytest.raises(ValueError, match="query_id"):
+        audio.embed_voice_queries(catalog, voice[["text"]], fast=True)

@@ -19,13 +19,18 @@ lexicon; phrases with a word still unknown are left out of the grammar (``Gramma
 
     recogniser = CatalogRecogniser(catalog)
     recogniser.transcribe(wave)        # "buy red t-shirt"
+    job = transcribe_in_background(recogniser.grammar, waves)   # decode on the other core meanwhile
+    transcripts, seconds_per_clip = job.result()
 """
 
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import re
 import tempfile
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -138,8 +143,8 @@ def catalog_grammar(catalog: Catalog) -> Grammar:
 class CatalogRecogniser:
     """pocketsphinx's US-English acoustic model, searching only the sentences of the catalog grammar."""
 
-    def __init__(self, catalog: Catalog) -> None:
-        self.grammar = catalog_grammar(catalog)
+    def __init__(self, catalog: Catalog | Grammar) -> None:
+        self.grammar = catalog if isinstance(catalog, Grammar) else catalog_grammar(catalog)
         folder = Path(tempfile.mkdtemp(prefix="mmlab-asr-"))
         (folder / "catalog.dict").write_text(self.grammar.dictionary())
         (folder / "catalog.jsgf").write_text(self.grammar.jsgf())
@@ -155,3 +160,27 @@ class CatalogRecogniser:
         self.decoder.end_utt()
         hypothesis = self.decoder.hyp()
         return hypothesis.hypstr if hypothesis else ""
+
+
+def _transcribe_all(grammar: Grammar, waves: list[np.ndarray]) -> tuple[list[str], float]:
+    recogniser = CatalogRecogniser(grammar)
+    start = time.perf_counter()
+    transcripts = [recogniser.transcribe(wave) for wave in waves]
+    return transcripts, (time.perf_counter() - start) / max(1, len(waves))
+
+
+def transcribe_in_background(grammar: Grammar, waves: list[np.ndarray]) -> Future:
+    """Decode ``waves`` with the grammar in a second process, while this one does other work (2 cores).
+
+    Returns a Future whose ``result()`` is ``(transcripts, seconds_per_clip)``. Where processes cannot be forked
+    (Windows, macOS default) the work is done at once and a finished Future is returned.
+    """
+    waves = [check_wave(w) for w in waves]
+    if "fork" not in multiprocessing.get_all_start_methods():
+        future: Future = Future()
+        future.set_result(_transcribe_all(grammar, waves))
+        return future
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    future = pool.submit(_transcribe_all, grammar, waves)
+    pool.shutdown(wait=False)  # the worker exits once the job is done
+    return future

@@ -17,7 +17,8 @@ def check_mfcc_by_hand(my_mfcc: Callable[[np.ndarray], np.ndarray]) -> bool:
 
     rng = np.random.default_rng(5)
     for seconds in (0.5, 1.3):
-        wave = speech_like_signal(int(16_000 * seconds), rng) + rng.normal(0, 0.01, int(16_000 * seconds)).astype(np.float32)
+        n = int(16_000 * seconds)
+        wave = speech_like_signal(n, rng) + rng.normal(0, 0.01, n).astype(np.float32)
         ok, got = attempt(my_mfcc, wave.copy())
         if not ok:
             return verdict(False, "", got)
@@ -36,26 +37,22 @@ def check_mfcc_by_hand(my_mfcc: Callable[[np.ndarray], np.ndarray]) -> bool:
     return verdict(True, "your MFCCs match mmlab's (and so librosa's) on two test clips", "")
 
 
-def check_masked_mean_pool(pool: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> bool:
-    """05, exercise 2: ``pool(x, lengths)`` -> (B, C): the mean of ``x`` (B, C, T) over each clip's first
-    ``lengths[i]`` frames only, compared with :func:`mmlab.encoders.audio.masked_mean`; garbage in the padding
-    must not change it."""
-    from mmlab.encoders.audio import masked_mean, valid_mask
+def check_greedy_ctc(decode: Callable[[list[int]], list[int]]) -> bool:
+    """05, exercise 2: ``decode(path)`` -> labels: the greedy CTC decode of a best path (one class id per frame,
+    0 = blank): merge runs of the same id, then drop the blanks. Compared with mmlab's on hand-made paths."""
+    from mmlab.encoders.speech_ctc import greedy_ids
 
-    generator = torch.Generator().manual_seed(0)
-    x, lengths = torch.randn(4, 3, 9, generator=generator), torch.tensor([9, 5, 1, 7])
-    want = masked_mean(x, valid_mask(lengths, 9))
-    ok, got = attempt(pool, x.clone(), lengths.clone())
-    if not ok:
-        return verdict(False, "", got)
-    if not same_tensor(got, want):
-        return verdict(False, "", f"expected a (4, 3) tensor starting {want[0].numpy().round(3).tolist()}, got "
-                       f"something else. Hint: mask = torch.arange(T) < lengths[:, None]; sum x * mask over time, "
-                       "divide by lengths.")
-    noisy = x.clone()
-    noisy[~valid_mask(lengths, 9)[:, None, :].expand_as(x)] = 1e3
-    ok, again = attempt(pool, noisy, lengths.clone())
-    if not ok or not same_tensor(again, want):
-        return verdict(False, "", "garbage in the padded frames changed your result: multiply by the mask before "
-                       "summing (x.mean(dim=2) averages the padding too)")
-    return verdict(True, "your pooling averages only the real frames: padding cannot move a clip's vector", "")
+    cases = [[0, 0, 5, 5, 0, 5, 7, 7, 0], [3, 3, 3], [0, 0, 0], [4, 0, 4, 4, 2, 0, 0, 2], [1, 2, 3], []]
+    for path in cases:
+        want = greedy_ids(torch.nn.functional.one_hot(torch.tensor([path or [0]]), 8).float(),
+                          torch.tensor([len(path)]))[0]
+        ok, got = attempt(decode, list(path))
+        if not ok:
+            return verdict(False, "", got)
+        got = [int(g) for g in got] if isinstance(got, (list, tuple, np.ndarray, torch.Tensor)) else got
+        if got != want:
+            hint = ("drop the blanks AFTER merging repeats: a blank between two equal ids is how CTC spells a "
+                    "double letter" if [c for c in path if c] == got else
+                    "merge each run of equal ids into one, then remove the 0s")
+            return verdict(False, "", f"for the path {path} expected {want}, got {got}; {hint}")
+    return verdict(True, "your greedy CTC decode matches mmlab's: repeats merged, then blanks dropped", "")

@@ -1,0 +1,148 @@
+"""The learned recogniser: espeak-ng phonemes, the CTC model over clips of any length (padding cannot change a
+clip's output), greedy decoding, the lexicon decoder (exact and noisy phonemes, words run together), TRAIN-only
+lexicon and training speech, and a tiny training run that learns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mmlab.data import speech
+from mmlab.data.catalog import load_catalog
+from mmlab.encoders import audio
+from mmlab.encoders import speech_ctc as sc
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog(fast=True, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def lexicon(catalog):
+    return sc.build_lexicon(catalog)
+
+
+@pytest.fixture(scope="module")
+def vocab(catalog, lexicon):
+    return sc.build_vocab(catalog, lexicon)
+
+
+def test_phonemize_gives_words_of_phonemes() -> None:
+    words = sc.phonemize(["green apple"], "en")[0]
+    assert len(words) == 2 and words[0] == ("ɡ", "ɹ", "iː", "n")
+    zh = sc.phonemize(["红色"], "zh")[0]
+    assert any(sc.is_tone(t) for w in zh for t in w) and not sc.is_tone("ɜː")
+    with pytest.raises(ValueError, match="lang"):
+        sc.phonemize(["x"], "fr")
+
+
+def test_vocab_round_trip(vocab) -> None:
+    words = sc.phonemize(["green apple"], "en")[0]
+    ids = vocab.encode(words)
+    assert 0 not in ids and vocab.tokens[0] == sc.BLANK  # the blank is class 0, never a target
+    assert vocab.decode(ids) == [t for w in words for t in w]
+
+
+def test_padding_does_not_change_a_clip_output(vocab) -> None:
+    torch.manual_seed(0)
+    model = sc.SpeechCTC(len(vocab), channels=16, hidden=8).eval()
+    rng = np.random.default_rng(0)
+    specs = [rng.normal(size=(audio.N_MELS, n)).astype(np.float32) for n in (7, 50, 123, 200)]
+    with torch.no_grad():
+        together, lengths = model(*audio.pad_features(specs))
+        for i, spec in enumerate(specs):
+            alone, n = model(*audio.pad_features([spec]))
+            assert n.item() == lengths[i].item() == (spec.shape[1] - 1) // model.features[0].conv.stride[0] + 1
+            torch.testing.assert_close(together[i, :n.item()], alone[0], atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="pad_features"):
+        model(torch.zeros(2, audio.N_MELS, 5), torch.tensor([5]))
+
+
+def test_greedy_ctc_merges_repeats_then_drops_blanks() -> None:
+    path = torch.tensor([[0, 0, 5, 5, 0, 5, 7, 7, 0]])
+    log_probs = torch.nn.functional.one_hot(path, 9).float()
+    assert sc.greedy_ids(log_probs, torch.tensor([9])) == [[5, 5, 7]]
+    assert sc.greedy_ids(log_probs, torch.tensor([4])) == [[5]]  # frames past the length are ignored
+
+
+def test_edit_distances_match_the_textbook() -> None:
+    entries = np.array([[1, 2, 3, -1], [1, 3, -1, -1], [4, 4, 4, 4]])
+    np.testing.assert_array_equal(sc.edit_distances(np.array([1, 2, 3]), entries, np.array([3, 2, 4])), [0, 1, 4])
+    assert sc.edit_distance([1, 2], []) == 2
+
+
+def test_lexicon_is_train_only(catalog, lexicon) -> None:
+    held_out = catalog.queries[catalog.queries.split.isin(["val", "test", "zero_shot"])]
+    zero_shot = catalog.types[catalog.types.zero_shot].name_en.str.lower()
+    train_words = {w for t in sc.train_queries(catalog, "en").text for w in t.split()}
+    leaked = [n for n in zero_shot if n in lexicon["en"] and n not in train_words
+              and n not in sc.catalog_phrases(catalog, "en")]
+    assert not leaked
+    assert "想买" in lexicon["zh"] and "buy" in lexicon["en"]
+    assert not held_out.empty
+
+
+def test_decoder_reads_exact_and_noisy_phonemes(catalog, lexicon, vocab) -> None:
+    decoder = sc.LexiconDecoder(lexicon, vocab)
+    words = sc.phonemize(["buy green apple"], "en")[0]
+    assert decoder.decode(vocab.encode(words), "en") == "buy green apple"  # no word breaks: found anyway
+    noisy = vocab.encode(words)
+    noisy.insert(3, vocab.index["s"])  # one phoneme too many
+    assert decoder.decode(noisy, "en") == "buy green apple"
+    assert decoder.decode(noisy[:2] + noisy[3:], "en") == "buy green apple"  # one missing
+    assert decoder.decode([], "en") == ""
+    for lang, joiner in (("en", " "), ("zh", "")):  # training queries, from their exact phonemes
+        texts = sc.train_queries(catalog, lang).text.head(30).tolist()
+        decoded = [decoder.decode(vocab.encode(w), lang) for w in sc.phonemize(texts, lang)]
+        exact = np.mean([d.replace(" ", "") == t.replace(" ", "").replace("’", "'") for d, t in zip(decoded, texts)])
+        assert exact >= 0.8, list(zip(texts, decoded))
+    zh = sc.phonemize([texts[0]], "zh")[0]
+    assert decoder.decode_with_language(vocab.encode(zh))[1] == "zh"  # the language is found from the phonemes
+    assert decoder.decode_with_language(vocab.encode(words)) == ("buy green apple", "en")
+
+
+def test_training_jobs_speak_only_train_text(catalog) -> None:
+    jobs = sc.training_jobs(catalog, seed=0)
+    held_out = set(catalog.queries[catalog.queries.split != "train"].text)
+    train_text = set(sc.train_queries(catalog).text)
+    assert all(j.text not in held_out or j.text in train_text for j in jobs)
+    assert {j.lang for j in jobs} == {"en", "zh"} and {j.noise for j in jobs} <= set(speech.NOISE_KINDS)
+    assert sc.training_jobs(catalog, seed=0) == jobs  # deterministic
+
+
+def test_job_features_are_deterministic() -> None:
+    job = sc.SpeechJob("green apple", "en", 1, 150, 40, "babble", 10.0, 7)
+    first, second = sc.job_features(job), sc.job_features(job)
+    assert first.shape[0] == audio.N_MELS and first.dtype == np.float16
+    np.testing.assert_array_equal(first, second)
+
+
+def test_a_tiny_training_run_lowers_the_ctc_loss(vocab) -> None:
+    torch.manual_seed(0)
+    texts = ["green apple", "red apple", "buy green hat", "red hat", "apple", "hat"]
+    specs = [sc.job_features(sc.SpeechJob(t, "en", i % 4, 160, 50, "white", 30.0, i)) for i, t in enumerate(texts)]
+    targets = [vocab.encode(w) for w in sc.phonemize(texts, "en")]
+    data = sc.SpeechData(specs, targets)
+    model = sc.SpeechCTC(len(vocab), channels=32, hidden=32)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    losses = []
+    for epoch in range(25):
+        for batch in sc.CTCSampler(data, batch_size=3, seed=0)(epoch):
+            loss = sc.ctc_loss(model.train(), batch)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            losses.append(loss.item())
+    assert np.mean(losses[-4:]) < 0.5 * np.mean(losses[:4])
+
+
+def test_transcribe_checks_its_input(vocab, lexicon) -> None:
+    recogniser = sc.Recogniser(sc.SpeechCTC(len(vocab), channels=8, hidden=8), vocab, sc.LexiconDecoder(lexicon, vocab))
+    wave = speech.synthesize("green apple", "en")
+    assert len(recogniser.transcribe([wave, wave[:8000]])) == 2
+    with pytest.raises(TypeError, match="list"):
+        recogniser.transcribe(wave)
+    with pytest.raises(ValueError, match="empty or too short"):
+        recogniser.transcribe([wave, np.zeros(0, dtype=np.float32)])
