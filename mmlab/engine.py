@@ -1,13 +1,14 @@
 """The capstone's search engine: one index over the fused SKU vectors, one entry point per kind of query.
 
 Every query kind goes through the same two steps: its raw input (text, a photo, a 16 kHz clip, a photo plus a
-modifier) is embedded by the frozen upstream encoder of its notebook (03 text, 02 image, 05 voice), then by the
-query tower of notebooks 06/07 into the shared space, where one exact cosine search over the fused product vectors
-answers it.
+modifier) is embedded by the frozen upstream encoders of its notebook (03 text, 02 image; a clip is transcribed by
+notebook 05's recogniser, then embedded as text), then by the query tower of notebooks 06/07 into the shared space,
+where one exact cosine search over the fused product vectors answers it.
 
     engine = SearchEngine.from_zoo(catalog)                # upstream encoders + notebook 06's tower, from the zoo
     engine.search_text("red running shoes", lang="en")      # a results table
-    engine.search_photo(photo); engine.search_voice(wave, sr=16_000); engine.search_composed(photo, "in blue")
+    engine.search_photo(photo); engine.search_composed(photo, "in blue")
+    engine.search_voice(wave, sr=16_000).attrs["heard"]     # the table, and what the recogniser heard
     engine.grid(results)                                    # the results as an image grid
 
 **Per-modality contribution.** The weighted-sum product vector is ``h = Σ_m w_m p̂_m / Z`` with ``Z = ‖Σ_m w_m
@@ -19,6 +20,7 @@ term is large when the modality both weighs much and agrees with the query; a ne
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +34,7 @@ from torch import Tensor
 
 from mmlab.data.catalog import Catalog
 from mmlab.encoders import audio, image, text
+from mmlab.encoders.speech_ctc import trained_recogniser
 from mmlab.fusion import WeightedSumFusion
 from mmlab.retrieval import check_k
 from mmlab.towerdata import QUERY_KINDS, Products, Queries, product_features, query_features
@@ -48,15 +51,15 @@ class Encoders:
 
     text: text.TextEncoder
     image: torch.nn.Module
-    voice: audio.AudioEncoder
+    hear: Callable[[Sequence[np.ndarray]], list[str]]  # 16 kHz clips -> transcripts ("" when nothing was heard)
 
 
 def upstream_encoders(catalog: Catalog, seed: int = 0) -> Encoders:
     """The encoders :mod:`mmlab.towerdata` embedded the tower's training queries with, from the zoo."""
-    text_model, _ = text.trained_text_encoder(catalog, kind="mean", seed=seed, progress=False)
+    text_model, _ = text.trained_text_encoder(catalog, kind=audio.TEXT_KIND, seed=seed, progress=False)
     image_model, _ = image.trained_image_encoder(catalog, kind="efficientnet_head", seed=seed, progress=False)
-    voice_model, _ = audio.trained_audio_encoder(catalog, seed=seed, text_model=text_model, progress=False)
-    return Encoders(text_model, image_model, voice_model)
+    recogniser, _ = trained_recogniser(catalog, seed=seed, progress=False)
+    return Encoders(text_model, image_model, recogniser.transcribe)
 
 
 def modality_parts(model: TwoTower, products: Products) -> Tensor:
@@ -157,9 +160,14 @@ class SearchEngine:
     def photo_vector(self, photo: Image.Image) -> Tensor:
         return self._tower("image", photo=self._photo(photo))
 
-    def voice_vector(self, wave: np.ndarray, sr: int) -> Tensor:
-        clip = audio.check_wave(wave, sr)
-        return self._tower("voice", words=torch.as_tensor(audio.encode_waves(self.encoders.voice, [clip])))
+    def transcribe(self, wave: np.ndarray, sr: int) -> str:
+        """What notebook 05's recogniser hears in a clip ("" when it recognised nothing)."""
+        return self.encoders.hear([audio.check_wave(wave, sr)])[0]
+
+    def voice_vector(self, transcript: str) -> Tensor:
+        """A heard transcript through the voice head (as :mod:`mmlab.towerdata` embeds spoken queries)."""
+        return self._tower("voice", words=torch.as_tensor(audio.transcripts_to_vectors(self.encoders.text,
+                                                                                        [transcript])))
 
     def composed_vector(self, photo: Image.Image, modifier: str) -> Tensor:
         return self._tower("composed", photo=self._photo(photo), words=self._words(check_text(modifier, "modifier")))
@@ -182,29 +190,34 @@ class SearchEngine:
         """A typed query in English or Chinese; titles are shown in ``lang``."""
         return self.search_vector(self.text_vector(query), k, check_lang(lang))
 
-    def search_photo(self, photo: Image.Image, k: int = 10) -> pd.DataFrame:
+    def search_photo(self, photo: Image.Image, lang: str = "en", k: int = 10) -> pd.DataFrame:
         """A shopper's photo (PIL image of any size)."""
-        return self.search_vector(self.photo_vector(photo), k)
+        return self.search_vector(self.photo_vector(photo), k, check_lang(lang))
 
     def search_voice(self, wave: np.ndarray, sr: int = audio.SAMPLE_RATE, lang: str = "en", k: int = 10
                      ) -> pd.DataFrame:
-        """A spoken query: a mono float waveform at 16 kHz (resample first otherwise)."""
-        return self.search_vector(self.voice_vector(wave, sr), k, check_lang(lang))
+        """A spoken query: a mono float waveform at 16 kHz (resample first otherwise); ``attrs["heard"]`` of the
+        table is the transcript that was searched."""
+        heard = self.transcribe(wave, sr)
+        results = self.search_vector(self.voice_vector(heard), k, check_lang(lang))
+        results.attrs["heard"] = heard
+        return results
 
     def search_composed(self, photo: Image.Image, modifier: str, lang: str = "en", k: int = 10) -> pd.DataFrame:
         """A photo plus a modifier text ("in blue", "换成红色", "cheaper")."""
         return self.search_vector(self.composed_vector(photo, modifier), k, check_lang(lang))
 
-    def search(self, kind: str, query: Any, k: int = 10) -> pd.DataFrame:
-        """Dispatch on ``kind``: "text" (str), "image" (photo), "voice" (wave at 16 kHz), "composed" ((photo, str))."""
+    def search(self, kind: str, query: Any, lang: str = "en", k: int = 10) -> pd.DataFrame:
+        """Dispatch on ``kind``: "text" (str), "image" (photo), "voice" (wave at 16 kHz), "composed" ((photo, str));
+        titles in ``lang``."""
         if kind == "text":
-            return self.search_text(query, k=k)
+            return self.search_text(query, lang, k)
         if kind == "image":
-            return self.search_photo(query, k=k)
+            return self.search_photo(query, lang, k)
         if kind == "voice":
-            return self.search_voice(query, k=k)
+            return self.search_voice(query, lang=lang, k=k)
         if kind == "composed":
-            return self.search_composed(*query, k=k)
+            return self.search_composed(*query, lang=lang, k=k)
         raise ValueError(f"unknown query kind {kind!r}; choose one of {QUERY_KINDS}")
 
     def grid(self, results: pd.DataFrame, ncols: int = 5) -> Figure:
@@ -215,22 +228,25 @@ class SearchEngine:
         if results.empty:
             raise ValueError("results is empty; pass the table a search_* method returned")
         english = self.cards.set_index("sku_id").title_en.loc[results.sku_id]
-        titles = [f"{title[:22]}\n${r.price:.2f} · ★{'–' if np.isnan(r.rating) else r.rating} · {r.score:.2f}"
+        titles = [f"{title[:24]}\n${r.price:.2f} · ★{'–' if np.isnan(r.rating) else r.rating} · {r.score:.2f}"
                   for title, r in zip(english, results.itertuples())]
         return image_grid([self.catalog.product_image(s) for s in results.sku_id], titles, ncols=ncols, scale=1.9)
 
 
-def show(engine: SearchEngine, kind: str, query: Any, k: int = 5) -> None:
+def show(engine: SearchEngine, kind: str, query: Any, lang: str = "en", k: int = 5) -> None:
     """Display the results table and grid of one query (what the demo and its static fallback both show)."""
     from IPython.display import display
 
-    results = engine.search(kind, query, k=k)
+    results = engine.search(kind, query, lang, k)
+    if "heard" in results.attrs:
+        print(f"heard: {results.attrs['heard']!r}")
     display(results.round(3))
     display(engine.grid(results))
 
 
 def demo(engine: SearchEngine, photos: dict[str, Image.Image], clips: dict[str, np.ndarray], k: int = 5) -> Any:
-    """An ipywidgets search box: typed text (en/zh), a sample or uploaded photo, a sample voice clip, or photo + text.
+    """An ipywidgets search box: typed text (en/zh), a sample or uploaded photo, a sample voice clip, or photo + text;
+    a language toggle for the result titles.
 
     Needs a live Jupyter front end to react; under papermill or nbval nothing clicks it, which is why the notebook
     renders a fixed list of example queries with :func:`show` as well.
@@ -238,6 +254,7 @@ def demo(engine: SearchEngine, photos: dict[str, Image.Image], clips: dict[str, 
     import ipywidgets as widgets
 
     kind = widgets.ToggleButtons(options=QUERY_KINDS, description="query")
+    lang = widgets.ToggleButtons(options=LANGS, description="titles")
     words = widgets.Text(value="red mug", description="text")
     photo = widgets.Dropdown(options=list(photos), description="photo")
     upload = widgets.FileUpload(accept="image/*", multiple=False, description="or upload")
@@ -256,9 +273,9 @@ def demo(engine: SearchEngine, photos: dict[str, Image.Image], clips: dict[str, 
             try:
                 query = {"text": lambda: words.value, "image": chosen_photo, "voice": lambda: clips[clip.value],
                          "composed": lambda: (chosen_photo(), words.value)}[kind.value]()
-                show(engine, kind.value, query, k)
+                show(engine, kind.value, query, lang.value, k)
             except (TypeError, ValueError, OSError) as error:  # bad input: say what is wrong, keep the demo alive
                 print(f"⚠️ {error}")
 
     button.on_click(on_click)
-    return widgets.VBox([kind, widgets.HBox([words, photo, upload]), clip, button, out])
+    return widgets.VBox([kind, lang, widgets.HBox([words, photo, upload]), clip, button, out])

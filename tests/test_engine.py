@@ -7,7 +7,6 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from mmlab.data.catalog import load_catalog
-from mmlab.encoders.audio import AudioEncoder
 from mmlab.encoders.image import RawPixels, embed, photos_to_tensor
 from mmlab.encoders.text import MeanEncoder, encode_texts, tokenizer_texts
 from mmlab.encoders.tokenizers import WordVocab
@@ -37,7 +36,7 @@ def products(catalog):
 def tiny_engine(catalog, products, fusion="weighted_sum"):
     torch.manual_seed(0)
     encoders = Encoders(MeanEncoder(WordVocab.fit(tokenizer_texts(catalog)), dim=16), RawPixels(size=8),
-                        AudioEncoder(dim=16, channels=8, depth=1))
+                        hear=lambda waves: ["lemon" if w.std() > 0 else "" for w in waves])  # a stand-in recogniser
     model = TwoTower(TowerConfig(fusion=fusion, dim=16, identity_init=False), DIMS, 8 * 8 * 3, 16)
     return SearchEngine(catalog, model, products, encoders)
 
@@ -91,13 +90,24 @@ def test_photo_of_any_size_and_mode(engine, catalog):
     assert photo_tensor(big).shape == (1, 3, 64, 64)
 
 
-def test_voice_and_composed(engine, catalog):
+def test_voice_searches_what_was_heard(engine, catalog):
     voice_id = catalog.queries.query_id[catalog.queries.modality == "voice"].iloc[0]
-    assert len(engine.search_voice(catalog.query_audio(voice_id), k=4)) == 4
+    spoken = engine.search_voice(catalog.query_audio(voice_id), k=4)
+    assert spoken.attrs["heard"] == "lemon" and len(spoken) == 4
+    with torch.no_grad():
+        words = torch.as_tensor(encode_texts(engine.encoders.text, ["lemon"]))
+        want = engine.model.queries(torch.zeros(1, 192), words, torch.tensor([2]))[0]
+    assert list(spoken.sku_id) == list(engine.search_vector(want, k=4).sku_id)
+    silence = engine.search_voice(np.zeros(16_000, np.float32), k=4)  # nothing heard: searches "?", no crash
+    assert silence.attrs["heard"] == "" and len(silence) == 4
+
+
+def test_composed(engine, catalog):
     photo = catalog.product_image(catalog.skus.sku_id[1])
     composed = engine.search_composed(photo, "in blue", k=4)
     assert len(composed) == 4
     assert list(engine.search("composed", (photo, "in blue"), k=4).sku_id) == list(composed.sku_id)
+    assert set(engine.search("image", photo, lang="zh", k=3).title) <= set(catalog.skus.title_zh)
 
 
 @pytest.mark.parametrize("call, error, words", [
@@ -134,12 +144,13 @@ def test_grid_and_ratings(engine, catalog):
 def test_demo_answers_a_click_and_reports_bad_input(engine, catalog, capsys):
     photo = catalog.product_image(catalog.skus.sku_id[0])
     box = demo(engine, {"lemon": photo}, {"silence": np.zeros(16_000, np.float32)}, k=3)
-    kind, inputs, _, button, _ = box.children
+    kind, lang, inputs, _, button, _ = box.children
     words = inputs.children[0]
     words.value = "  "
     button.click()  # outside a kernel the Output widget does not capture: the messages reach stdout
     assert "⚠️ query text is empty" in capsys.readouterr().out
-    kind.value, words.value = "composed", "in blue"
+    kind.value, lang.value, words.value = "composed", "zh", "in blue"
     button.click()
     shown = capsys.readouterr().out
     assert "⚠️" not in shown and "S0" in shown
+    assert any(title in shown for title in catalog.skus.title_zh)
