@@ -42,6 +42,7 @@ import ctypes
 import hashlib
 import json
 import multiprocessing
+import os
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -470,7 +471,7 @@ def cached_features(catalog: Catalog, jobs: Sequence[SpeechJob], workers: int = 
                 return np.split(flat, np.cumsum(lengths)[:-1], axis=1)
     specs = synthesise_features(jobs, workers)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp.npz")
+    temporary = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # two notebooks may build it at once
     np.savez(temporary, lengths=np.array([s.shape[1] for s in specs]), flat=np.concatenate(specs, axis=1))
     temporary.replace(path)
     return specs
