@@ -146,3 +146,14 @@ def test_transcribe_checks_its_input(vocab, lexicon) -> None:
         recogniser.transcribe(wave)
     with pytest.raises(ValueError, match="empty or too short"):
         recogniser.transcribe([wave, np.zeros(0, dtype=np.float32)])
+
+
+def test_phoneme_bags_are_distributions_and_ignore_padding(vocab, lexicon) -> None:
+    torch.manual_seed(0)
+    recogniser = sc.Recogniser(sc.SpeechCTC(len(vocab), channels=16, hidden=8), vocab, sc.LexiconDecoder(lexicon, vocab))
+    rng = np.random.default_rng(0)
+    specs = [rng.normal(size=(audio.N_MELS, n)).astype(np.float32) for n in (9, 60)]
+    bags = recogniser.phoneme_bags(specs)
+    assert bags.shape == (2, len(vocab))
+    np.testing.assert_allclose(bags.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(recogniser.phoneme_bags(specs[:1]), bags[:1], atol=1e-5)

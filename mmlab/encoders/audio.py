@@ -8,8 +8,8 @@ Features (librosa), one column per 10 ms frame:
 
 Ways to put a clip into the text-embedding space of notebook 03:
 
-``MfccMeanBaseline``   (here) the seed's MFCC-mean vector and a linear map to the text space, fitted by ridge
-                       regression on the training recordings. Averaging over time throws away the order of the
+``MfccMeanBaseline``   (here) the seed's MFCC-mean vector and a linear map to the text space (``RidgeMap``, ridge
+                       regression on the training recordings). Averaging over time throws away the order of the
                        sounds, where the words are: an honest floor.
 learned recogniser     (``mmlab.encoders.speech_ctc``) a strided conv + BiGRU network trained with CTC to hear
                        phonemes, a lexicon decoder from TRAIN text, then the text encoder: the best pipeline.
@@ -138,36 +138,41 @@ def pad_features(specs: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tenso
 # ---------------------------------------------------------------------------------------------------
 
 
-class MfccMeanBaseline:
-    """The seed's MFCC-mean vector, standardised, mapped linearly into the text space (ridge regression).
+class RidgeMap:
+    """A linear map from clip vectors to text vectors, fitted by ridge regression in closed form.
 
-    ``fit`` solves ``W = (XᵀX + ridge·I)⁻¹ XᵀY`` in closed form: X the training clips' MFCC stats (plus a bias
-    column), Y the text vectors of what they say. Nothing is learned about words, only which voices, lengths
-    and sound colours go with which region of the text space.
+    ``fit`` solves ``W = (XᵀX + ridge·I)⁻¹ XᵀY``: X the training clips' vectors (standardised, plus a bias
+    column), Y the text vectors of what they say; ``embed`` returns unit rows in the text space.
     """
 
     def __init__(self, ridge: float = 1.0) -> None:
         self.ridge = ridge
 
-    def _design(self, stats: np.ndarray) -> np.ndarray:
-        standard = (stats - self.mean) / self.std
-        return np.hstack([standard, np.ones((len(stats), 1), dtype=np.float32)])
+    def _design(self, features: np.ndarray) -> np.ndarray:
+        standard = (features - self.mean) / self.std
+        return np.hstack([standard, np.ones((len(features), 1), dtype=np.float32)])
 
-    def fit(self, stats: np.ndarray, targets: np.ndarray) -> MfccMeanBaseline:
-        self.mean, self.std = stats.mean(axis=0), stats.std(axis=0) + 1e-6
-        x = self._design(stats)
+    def fit(self, features: np.ndarray, targets: np.ndarray) -> RidgeMap:
+        self.mean, self.std = features.mean(axis=0), features.std(axis=0) + 1e-6
+        x = self._design(features)
         self.weights = np.linalg.solve(x.T @ x + self.ridge * np.eye(x.shape[1]), x.T @ targets)
         return self
 
-    def embed(self, stats: np.ndarray) -> np.ndarray:
-        """(n, dim) unit rows in the text space for MFCC stats (n, 2 * N_MFCC)."""
-        vectors = self._design(stats) @ self.weights
+    def embed(self, features: np.ndarray) -> np.ndarray:
+        """(n, dim) unit rows in the text space."""
+        vectors = self._design(features) @ self.weights
         return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+class MfccMeanBaseline(RidgeMap):
+    """The seed's MFCC-mean vector (MFCC mean and std over time, ``mfcc_stats``) mapped linearly into the text space.
+
+    Nothing is learned about words, only which voices, lengths and sound colours go with which region of the text
+    space: averaging over time throws the order of the sounds away.
+    """
 
     def embed_waves(self, waves: Sequence[np.ndarray]) -> np.ndarray:
         return self.embed(np.stack([mfcc_stats(log_mel(w)) for w in waves]))
-
-
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -655,7 +655,21 @@ class Recogniser:
         self.model, self.vocab, self.decoder = model, vocab, decoder
 
     def phonemes(self, specs: Sequence[np.ndarray]) -> list[list[int]]:
+        """Greedy CTC phoneme ids of each standardised log-mel spectrogram."""
         return heard_ids(self.model, specs)
+
+    @torch.no_grad()
+    def phoneme_bags(self, specs: Sequence[np.ndarray], batch_size: int = 64) -> np.ndarray:
+        """(n, classes) the phoneme posteriors averaged over each clip's frames: which sounds were heard, in no
+        order (a "direct head" input: notebook 05 maps it linearly into the text space)."""
+        self.model.eval()
+        out = []
+        for start in range(0, len(specs), batch_size):
+            batch = [np.asarray(s, dtype=np.float32) for s in specs[start:start + batch_size]]
+            log_probs, lengths = self.model(*pad_features(batch))
+            mask = valid_mask(lengths, log_probs.shape[1])[:, :, None].to(log_probs.dtype)
+            out.append(((log_probs.exp() * mask).sum(dim=1) / mask.sum(dim=1)).numpy())
+        return np.concatenate(out)
 
     def transcribe_features(self, specs: Sequence[np.ndarray], langs: Sequence[str] | None = None) -> list[str]:
         """Transcripts of standardised log-mel spectrograms; the language is the one whose lexicon explains the
