@@ -116,12 +116,6 @@ def standardise(spec: np.ndarray) -> np.ndarray:
     return (spec / max(float(spec.std()), 1e-3)).astype(np.float32)
 
 
-def clip_features(wave: np.ndarray, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, np.ndarray]:
-    """Both models' inputs from one log-mel pass: (standardised log-mel (N_MELS, frames), MFCC stats (2 * N_MFCC,))."""
-    spec = log_mel(wave, sr)
-    return standardise(spec), mfcc_stats(spec)
-
-
 def pad_features(specs: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     """Stack (n_mels, frames_i) spectrograms into a zero-padded (B, n_mels, max_frames) batch and their lengths."""
     if not specs:
