@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -13,7 +15,7 @@ from mmlab.data.catalog import load_catalog
 from mmlab.encoders.pretrained import load_wordllama, wordllama_embed
 from mmlab.encoders.text import (KINDS, BM25Index, ProductSampler, TextConfig, build_encoder, encode_texts,
                                  product_text_embeddings, reverse_padded, trained_text_encoder)
-from mmlab.encoders.tokenizers import WordPiece, WordVocab, pad_batch
+from mmlab.encoders.tokenizers import PAD_ID, UNK_ID, WordPiece, WordVocab, pad_batch
 from mmlab.preprocess import CJK, normalize_text
 
 TEXTS = ["Lumio Red Cotton T-Shirt (Size M)", "a red cotton t-shirt by Lumio, size M", "blue wool scarf",
@@ -56,13 +58,23 @@ def test_word_vocab_is_deterministic_and_reserves_pad_and_unk():
     assert first.itos == second.itos and first.itos[:2] == ["<pad>", "<unk>"]
 
 
-def test_wordpiece_save_load_and_corrupt_file(wordpiece, tmp_path):
-    path = tmp_path / "wp.json"
-    wordpiece.save(path)
-    assert WordPiece.load(path).encode("red cotton scarf") == wordpiece.encode("red cotton scarf")
-    path.write_text("{not json")
-    with pytest.raises(ValueError, match="delete it to refit"):
-        WordPiece.load(path)
+def test_wordpiece_is_deterministic_across_processes():
+    """Hugging Face's trainer breaks ties in hash-map order; ours must give one vocabulary in every process."""
+    script = ("from mmlab.encoders.tokenizers import WordPiece; import sys; "
+              f"print(sorted(WordPiece.fit({TEXTS!r} * 3, vocab_size=120).hf.get_vocab().items()))")
+    runs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+            for _ in range(2)}
+    assert len(runs) == 1
+    assert runs.pop().strip() == str(sorted(WordPiece.fit(TEXTS * 3, vocab_size=120).hf.get_vocab().items()))
+
+
+def test_wordpiece_reserves_pad_and_unk_and_respects_vocab_size(wordpiece):
+    vocab = wordpiece.hf.get_vocab()
+    assert vocab["[PAD]"] == PAD_ID and vocab["[UNK]"] == UNK_ID
+    assert wordpiece.vocab_size == len(vocab) <= 120  # fewer when every word is already whole
+    assert WordPiece.fit(TEXTS, vocab_size=60).vocab_size == 60
+    with pytest.raises(ValueError, match="vocab_size must be at least"):
+        WordPiece.fit(TEXTS, vocab_size=2)
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -45,7 +45,7 @@ from torch import nn
 from transformers import BertConfig, BertModel
 
 from mmlab import augment, zoo
-from mmlab.config import cache_dir, one_thread
+from mmlab.config import one_thread
 from mmlab.data.catalog import Catalog
 from mmlab.data.queries import typo
 from mmlab.encoders.tokenizers import MAX_LEN, PAD_ID, TextTokenizer, WordPiece, WordVocab, pad_batch, pad_ids
@@ -356,19 +356,12 @@ def tokenizer_texts(catalog: Catalog) -> list[str]:
 
 
 def fit_tokenizer(catalog: Catalog, kind: str = "wordpiece", vocab_size: int = 3000) -> TextTokenizer:
-    """The catalog's tokeniser: a word vocabulary, or a WordPiece fitted once and cached (see ``WordPiece.fit``)."""
+    """The catalog's tokeniser, learned from ``tokenizer_texts``: a word vocabulary or a WordPiece."""
     if kind == "word":
         return WordVocab.fit(tokenizer_texts(catalog))
     if kind != "wordpiece":
         raise ValueError(f"unknown tokenizer {kind!r}; use 'word' or 'wordpiece'")
-    key = zoo.model_key("wordpiece", {"vocab_size": vocab_size}, catalog.fingerprint())
-    path = cache_dir() / "zoo" / f"wordpiece-{key}.json"
-    if path.exists():
-        return WordPiece.load(path)
-    tokenizer = WordPiece.fit(tokenizer_texts(catalog), vocab_size)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tokenizer.save(path)
-    return tokenizer
+    return WordPiece.fit(tokenizer_texts(catalog), vocab_size)
 
 
 def vocabulary_hash(tokenizer: TextTokenizer) -> str:

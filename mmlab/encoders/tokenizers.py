@@ -3,8 +3,8 @@
 Word-level  ``WordVocab``: one id per whole word of ``preprocess.tokens`` (Latin words whole, each Chinese
             character alone). Simple and readable, but a word never seen when the vocabulary was built, a typo
             included, becomes ``<unk>``: the encoder learns nothing from it.
-WordPiece   ``WordPiece``: the BERT scheme, trained with Hugging Face ``tokenizers``. Frequent words stay whole,
-            rarer ones are split into pieces (``skaetboard`` -> ``sk ##a ##et ##board``), so a typo or a new word
+WordPiece   ``WordPiece``: the BERT scheme, learned by ``mmlab.encoders.wordpiece`` and run by Hugging Face
+            ``tokenizers``. Frequent words stay whole, rarer ones are split into pieces (``skaetboard`` -> ``sk ##a ##et ##board``), so a typo or a new word
             still shares most of its pieces with known words. Chinese characters are split one by one before
             the WordPiece model runs, as BERT does for Chinese.
 
@@ -22,15 +22,16 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Protocol
 
 import torch
-from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
 
+from mmlab.encoders.wordpiece import learn_pieces
 from mmlab.preprocess import CJK, normalize_text, tokens
 
 PAD_ID, UNK_ID = 0, 1
+SPECIAL_TOKENS = ("[PAD]", "[UNK]")  # WordPiece's ids 0 and 1
 MAX_LEN = 64  # tokens kept per text: a product passage has 20-50, a query 2-12
 _CJK_PAIR_SPACE = re.compile(f"(?<=[{CJK}]) (?=[{CJK}])")
 
@@ -86,20 +87,21 @@ class WordPiece:
 
     @classmethod
     def fit(cls, texts: Iterable[str], vocab_size: int = 3000) -> WordPiece:
-        """Learn a vocabulary of ``vocab_size`` pieces from ``texts``.
+        """Learn a vocabulary of at most ``vocab_size`` pieces from ``texts`` (``mmlab.encoders.wordpiece``).
 
         The pre-tokeniser splits at spaces and isolates every Chinese character; punctuation is already gone
         (``normalize_text``), and the hyphens it keeps inside words ("t-shirt") stay part of the word.
-        The trainer breaks ties between equally frequent pairs in hash-map order, which changes from one
-        process to the next: fit once and keep the result (``save``/``load``).
+        The same texts always give the same vocabulary.
         """
-        hf = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-        hf.pre_tokenizer = pre_tokenizers.Sequence(
+        if vocab_size < len(SPECIAL_TOKENS) + 1:
+            raise ValueError(f"vocab_size must be at least {len(SPECIAL_TOKENS) + 1}, got {vocab_size}")
+        pre_tokenizer = pre_tokenizers.Sequence(
             [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Split(Regex(f"[{CJK}]"), "isolated")])
+        words = Counter(word for text in texts for word, _ in pre_tokenizer.pre_tokenize_str(normalize_text(text)))
+        pieces = [*SPECIAL_TOKENS, *learn_pieces(words, vocab_size - len(SPECIAL_TOKENS))]
+        hf = Tokenizer(models.WordPiece({piece: i for i, piece in enumerate(pieces)}, unk_token="[UNK]"))
+        hf.pre_tokenizer = pre_tokenizer
         hf.decoder = decoders.WordPiece(prefix="##", cleanup=False)
-        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=["[PAD]", "[UNK]"],
-                                            show_progress=False)
-        hf.train_from_iterator((normalize_text(t) for t in texts), trainer)
         return cls(hf)
 
     def tokenize(self, text: str) -> list[str]:
@@ -111,16 +113,6 @@ class WordPiece:
 
     def decode(self, ids: Sequence[int]) -> str:
         return _CJK_PAIR_SPACE.sub("", self.hf.decode(list(ids)))
-
-    def save(self, path: Path) -> None:
-        path.write_text(self.hf.to_str(), encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: Path) -> WordPiece:
-        try:
-            return cls(Tokenizer.from_str(path.read_text(encoding="utf-8")))
-        except Exception as error:  # tokenizers raises a bare Exception on malformed JSON
-            raise ValueError(f"{path} is not a saved WordPiece tokeniser ({error}); delete it to refit") from error
 
 
 def pad_ids(id_lists: Sequence[Sequence[int]], max_len: int = MAX_LEN) -> tuple[torch.Tensor, torch.Tensor]:
