@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run run-fast test unit notebooks student baselines catalog assets clean
+.PHONY: run run-fast test unit notebooks student search baselines catalog assets clean
 
 # (Re)create the venv only when it is missing or requirements.txt / pyproject.toml changed.
 $(STAMP): requirements.txt pyproject.toml
@@ -37,6 +37,10 @@ notebooks: $(STAMP)
 
 student: $(STAMP)  ## write the student edition (solutions replaced by stubs with hints) to student/
 	$(PY) -m mmlab.editions student notebooks student
+
+Q ?= red wooden guitar
+search: $(STAMP)  ## your first search: make search Q="leather gloves" (FAST models, trained on first use)
+	$(PY) -m mmlab.search "$(Q)" $(ARGS)
 
 baselines: $(STAMP)  ## refresh tests/baselines/{full,fast}.json from a run (review the diff before committing)
 	$(PY) -m mmlab.run --update-baselines $(ARGS)

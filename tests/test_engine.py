@@ -22,8 +22,8 @@ def catalog():
     return load_catalog(fast=True, verbose=False)
 
 
-@pytest.fixture(scope="module")
-def products(catalog):
+def random_products(catalog) -> Products:
+    """Random features for every SKU of ``catalog``, some without reviews or behaviour."""
     generator = torch.Generator().manual_seed(0)
     n = len(catalog.skus)
     features = {m: torch.randn(n, d, generator=generator) for m, d in DIMS.items()}
@@ -31,6 +31,11 @@ def products(catalog):
     mask[::3, 2] = False  # some SKUs without reviews
     mask[::2, 3] = False  # some without behaviour
     return Products(catalog.skus.sku_id.to_numpy(), features, mask)
+
+
+@pytest.fixture(scope="module")
+def products(catalog):
+    return random_products(catalog)
 
 
 def tiny_engine(catalog, products, fusion="weighted_sum"):

@@ -1,0 +1,43 @@
+"""``python -m mmlab.search``: the README's first search, with the tiny engine of test_engine (no training)."""
+
+import pytest
+from test_engine import random_products, tiny_engine
+
+from mmlab import search
+from mmlab.data.catalog import load_catalog
+from mmlab.engine import SearchEngine
+
+
+def test_query_language_follows_the_script():
+    assert search.query_lang("red wooden guitar") == "en"
+    assert search.query_lang("蓝色手套") == "zh" and search.query_lang("Lumio 红色 T恤") == "zh"
+
+
+@pytest.fixture(scope="module")
+def products():
+    return random_products(load_catalog(fast=True, verbose=False))
+
+
+@pytest.fixture
+def tiny_zoo(monkeypatch, products):
+    """SearchEngine.from_zoo replaced by an untrained tiny engine: the CLI's plumbing, in a second."""
+    monkeypatch.setattr(SearchEngine, "from_zoo", classmethod(lambda cls, c, seed=0: tiny_engine(c, products)))
+
+
+def test_prints_progress_and_a_results_table(tiny_zoo, capsys):
+    assert search.main(["red guitar", "--k", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "loading the FAST catalog" in out and "searching" in out
+    table = out.splitlines()[-4:]
+    assert table[0].split()[:3] == ["sku_id", "title", "department"] and len(table) == 4
+
+
+def test_chinese_query_shows_chinese_titles(tiny_zoo, capsys):
+    assert search.main(["蓝色手套", "--k", "2"]) == 0
+    rows = capsys.readouterr().out.splitlines()[-2:]
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in row) for row in rows)
+
+
+def test_blank_query_is_an_error_with_a_fix(tiny_zoo, capsys):
+    assert search.main(["   "]) == 2
+    assert "type a few words" in capsys.readouterr().err
