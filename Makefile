@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run run-fast test unit notebooks student search baselines catalog assets clean
+.PHONY: setup run run-fast test unit notebooks student search baselines catalog assets clean
 
 # (Re)create the venv only when it is missing or requirements.txt / pyproject.toml changed.
 $(STAMP): requirements.txt pyproject.toml
@@ -13,6 +13,8 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+setup: $(STAMP)  ## only create .venv and install (about 3 minutes the first time)
 
 run: $(STAMP)  ## build the catalog, execute every notebook in full mode, compare with tests/baselines/full.json
 	$(PY) -m mmlab.data.catalog
