@@ -1,5 +1,6 @@
 """The generated catalog: deterministic, consistent relevance, no leakage, a cache that notices staleness."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -115,3 +116,11 @@ def test_a_changed_cache_file_is_detected_and_rebuilt(tmp_path):
 def test_bad_arguments_fail_clearly(kwargs, message, tmp_path):
     with pytest.raises((TypeError, ValueError), match=message):
         load_catalog(cache=tmp_path, **kwargs)
+
+
+@pytest.mark.parametrize("table", ["skus", "reviews", "events", "queries", "qrels"])
+def test_fingerprint_changes_with_any_table(catalog, table):
+    """Trained models are keyed by the fingerprint: an edited review or session must not reuse a stale model."""
+    edited = dataclasses.replace(catalog, **{table: getattr(catalog, table).iloc[1:].reset_index(drop=True)})
+    assert edited.fingerprint() != catalog.fingerprint()
+    assert dataclasses.replace(catalog).fingerprint() == catalog.fingerprint()

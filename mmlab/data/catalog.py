@@ -114,10 +114,12 @@ class Catalog:
         return {q: dict(zip(g.sku_id, g.grade)) for q, g in qrels.groupby("query_id", sort=False)}
 
     def fingerprint(self) -> str:
-        """A short hash of the SKUs and queries: the data version that trained models are keyed by."""
+        """A short hash of every table: the data version that trained models are keyed by, so a model
+        trained on other SKUs, queries, reviews or sessions is retrained, never reused."""
         digest = hashlib.sha256()
-        for table in (self.skus, self.queries, self.qrels):
-            digest.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
+        for name in TABLES:
+            digest.update(name.encode())
+            digest.update(pd.util.hash_pandas_object(getattr(self, name), index=False).to_numpy().tobytes())
         return digest.hexdigest()[:16]
 
     def summary(self) -> pd.DataFrame:
@@ -193,8 +195,10 @@ def stale_reason(folder: Path, fast: bool, seed: int) -> str | None:
         return "no cached catalog yet"
     try:
         manifest = json.loads(manifest_path.read_text())
-    except json.JSONDecodeError:
+    except ValueError:  # JSON or UTF-8 decoding
         return "the manifest is not valid JSON"
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        return "the manifest is not a JSON object with the cached files' checksums"
     for key, expected in _expected_manifest(fast, seed).items():
         if manifest.get(key) != expected:
             return f"cached {key} is {manifest.get(key)!r}, expected {expected!r}"
