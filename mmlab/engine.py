@@ -32,6 +32,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 from torch import Tensor
 
+from mmlab.data.byo import has
 from mmlab.data.catalog import Catalog
 from mmlab.encoders import audio, image, text
 from mmlab.encoders.speech_ctc import trained_recogniser
@@ -54,10 +55,21 @@ class Encoders:
     hear: Callable[[Sequence[np.ndarray]], list[str]]  # 16 kHz clips -> transcripts ("" when nothing was heard)
 
 
+def cannot_hear(clips: Sequence[np.ndarray]) -> list[str]:
+    """The stand-in recogniser of a catalog without voice queries: every spoken query fails with the fix."""
+    raise ValueError("this catalog has no voice queries, so no speech recogniser was trained for it. Fix: search "
+                     "by text or photo, or add recordings to your queries.csv (audio column, see data/README.md)")
+
+
 def upstream_encoders(catalog: Catalog, seed: int = 0) -> Encoders:
-    """The encoders :mod:`mmlab.towerdata` embedded the tower's training queries with, from the zoo."""
+    """The encoders :mod:`mmlab.towerdata` embedded the tower's training queries with, from the zoo.
+
+    A catalog without voice queries (your own, see ``data/README.md``) gets :func:`cannot_hear` as recogniser.
+    """
     text_model, _ = text.trained_text_encoder(catalog, kind=audio.TEXT_KIND, seed=seed, progress=False)
     image_model, _ = image.trained_image_encoder(catalog, kind="efficientnet_head", seed=seed, progress=False)
+    if not has(catalog, "voice"):
+        return Encoders(text_model, image_model, cannot_hear)
     recogniser, _ = trained_recogniser(catalog, seed=seed, progress=False)
     return Encoders(text_model, image_model, recogniser.transcribe)
 

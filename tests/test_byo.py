@@ -11,7 +11,7 @@ from PIL import Image
 from mmlab.data import reviews as minimart_reviews
 from mmlab.data.assets import load_types
 from mmlab.data.behaviour import EVENT_COLUMNS, USER_COLUMNS
-from mmlab.data.byo import ByoError, convert_csv, has, load_byo, main, needs
+from mmlab.data.byo import ByoError, convert_csv, has, load_byo, main, minimart_only, needs
 from mmlab.data.queries import QUERY_COLUMNS
 from mmlab.data.skus import SKU_COLUMNS
 from mmlab.train import batch_rows
@@ -99,10 +99,20 @@ def test_given_queries_reviews_and_voice(shop):
                   "relevant": ["M1|M4", "L1"], "audio": ["", "q2.wav"]}).to_csv(shop / "queries.csv", index=False)
     catalog = load_byo(shop)
     assert list(catalog.reviews.sentiment) == [1.0, 0.0, 0.75]
-    assert list(catalog.queries.modality) == ["text", "voice"] and list(catalog.queries.lang) == ["en", "zh"]
+    given = catalog.queries[~catalog.queries.query_id.str.startswith("P")]
+    assert list(given.modality) == ["text", "voice"] and list(given.lang) == ["en", "zh"]
+    photos = catalog.queries[catalog.queries.query_id.str.startswith("P")]
+    assert len(photos) == len(catalog.skus) and set(photos.modality) == {"image"}  # the image encoder's queries
     grades = catalog.relevance()
     assert grades["q1"] == {"M1": 2, "M2": 1, "M3": 1, "M4": 2} and grades["q2"]["L1"] == 2
     assert catalog.query_audio("q2").shape == (8000,)
+
+
+def test_a_query_id_that_clashes_with_a_derived_photo_query_is_named(shop):
+    pd.DataFrame({"query_id": ["P000001"], "text": ["red mug"], "relevant": ["M1"]}).to_csv(
+        shop / "queries.csv", index=False)
+    with pytest.raises(ByoError, match="query_id 'P000001' is also the id of a derived photo query.*Fix: rename"):
+        load_byo(shop)
 
 
 def _edit(file, column, row, value):
@@ -185,6 +195,18 @@ def test_needs_says_which_part_is_missing(shop, capsys):
     assert capsys.readouterr().out.startswith("skipped: the voice section. Your catalog has no voice queries")
     with pytest.raises(ValueError, match="unknown part 'audio'; choose one of"):
         has(catalog, "audio")
+
+
+def test_minimart_only_speaks_only_when_your_catalog_is_set(shop, capsys, monkeypatch):
+    monkeypatch.delenv("MMLAB_CATALOG", raising=False)
+    minimart_only("MiniMart's voice recordings")
+    assert capsys.readouterr().out == ""
+    monkeypatch.setenv("MMLAB_CATALOG", str(shop))
+    minimart_only("MiniMart's voice recordings")
+    out = capsys.readouterr().out
+    assert out.startswith(f"This notebook always uses MiniMart, not your catalog in MMLAB_CATALOG={shop}: "
+                          "it needs MiniMart's voice recordings.")
+    assert "02, 03, 06, 07, 08, 09 and 10 run on your own catalog (data/README.md)" in out
 
 
 def test_fast_flag_is_checked(shop):

@@ -1,4 +1,4 @@
-"""Notebooks 02, 03 and 06 run end to end on your own catalog (``MMLAB_CATALOG``), skipping MiniMart-only parts."""
+"""Notebooks 02, 03, 06 and 08 run end to end on your own catalog (``MMLAB_CATALOG``), skipping MiniMart-only parts."""
 
 import json
 import os
@@ -23,7 +23,7 @@ DETAILS = ["the parcel came two days late", "my daughter loves the shape", "chea
            "heavy and solid in the hand", "the colour fades in sunlight", "would order again from this shop",
            "packed well with recycled paper", "a neighbour asked where I bought it", "the edges feel sharp"]
 PER_COLOUR = 3  # products per category and colour: 5 x 3 x 3 = 45 products
-NOTEBOOKS = ("02", "03", "06")
+NOTEBOOKS = ("02", "03", "06", "08")
 
 
 def draw(shape: str, rgb: tuple[int, int, int], rng: np.random.Generator) -> Image.Image:
@@ -83,8 +83,8 @@ def outputs_text(notebook) -> str:
     return "".join("".join(o.get("text", "")) for c in cells for o in c.get("outputs", []))
 
 
-def test_notebooks_02_03_06_run_on_your_own_catalog(tmp_path):
-    """The recipe of data/README.md on the fixture: FAST, empty model cache, no baselines (about 80 s)."""
+def test_notebooks_02_03_06_08_run_on_your_own_catalog(tmp_path):
+    """The recipe of data/README.md on the fixture: FAST, empty model cache, no baselines (80-120 s)."""
     shop = write_fixture_shop(tmp_path / "shop")
     (tmp_path / "no-baselines").mkdir()
     env = os.environ | {CATALOG_ENV: str(shop), "MMLAB_CACHE": str(tmp_path / "cache"),
@@ -94,7 +94,7 @@ def test_notebooks_02_03_06_run_on_your_own_catalog(tmp_path):
                           env=env, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = json.loads((tmp_path / "build" / "metrics.json").read_text())["notebooks"]
-    assert sorted(results) == ["02_image_encoder", "03_text_encoder", "06_fusion"]
+    assert sorted(results) == ["02_image_encoder", "03_text_encoder", "06_fusion", "08_retrieval_and_metrics"]
     metrics = {name: result["metrics"] for name, result in results.items()}
     # better than chance: 5 categories of 9 products, so a random top-1 has the right category 1 time in 5
     image = metrics["02_image_encoder"]
@@ -102,11 +102,20 @@ def test_notebooks_02_03_06_run_on_your_own_catalog(tmp_path):
     text = metrics["03_text_encoder"]
     assert text["text.best.test.ndcg10_en"] >= text["text.random.test.ndcg10_en"] + 0.2
     assert metrics["06_fusion"]["fusion.weighted_sum.test.ndcg10_mixed"] >= 0.5
+    retrieval = metrics["08_retrieval_and_metrics"]
+    random_text = retrieval["results.text_en.random.ndcg10"]
+    assert retrieval["results.text_en.text.ndcg10"] >= random_text + 0.2
+    assert retrieval["results.text_en.hybrid.ndcg10"] > random_text  # weak BM25: titles say "mug", queries "mugs"
+    assert retrieval["summary.photo.type_r1"] >= 0.5 and retrieval["exercises.passed"] == 2
     recorded = [key for values in metrics.values() for key in values]
-    minimart_only = ("zero_shot", "ndcg10_zh", "ndcg10_typo", "composed", "voice", "behaviour")
+    minimart_only = ("zero_shot", "ndcg10_zh", "text_zh", "typo", "synonym", "composed", "voice", "behaviour")
     assert not [key for key in recorded if any(part in key for part in minimart_only)]
     printed = {name: outputs_text(tmp_path / "build" / "notebooks" / f"{name}.ipynb") for name in results}
-    assert "Your own catalog (MMLAB_CATALOG=" in printed["02_image_encoder"]
+    assert all("Your own catalog (MMLAB_CATALOG=" in output for output in printed.values())
     assert "skipped: zero-shot results. Your catalog has no zero-shot product types" in printed["02_image_encoder"]
     assert "Your catalog has no composed queries" in printed["06_fusion"]
     assert "Your catalog has no shopping sessions" in printed["06_fusion"]
+    skipped = ["zero-shot rows. Your catalog has no zero-shot", "Chinese rows. Your catalog has no Chinese",
+               "text typo and synonym rows", "composed-query rows. Your catalog has no composed",
+               "voice rows. Your catalog has no voice", "behaviour token. Your catalog has no shopping sessions"]
+    assert not [message for message in skipped if message not in printed["08_retrieval_and_metrics"]]

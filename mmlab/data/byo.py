@@ -9,8 +9,9 @@ The folder format is documented in ``data/README.md``. In short::
         queries.csv    optional: query_id, text, relevant ("id1|id2"), lang (en/zh), audio (16 kHz mono WAV)
 
 :func:`load_byo` checks everything and raises a :class:`ByoError` naming the file, row and field of the first
-problem, how many rows share it, and how to fix it. Without ``queries.csv`` the queries are derived from the
-categories, colours and photos (see :func:`derive_queries`). Command line::
+problem, how many rows share it, and how to fix it. Without ``queries.csv`` the typed queries are derived from
+the categories and colours; photo queries are always derived from the photos (see :func:`derive_queries`).
+Command line::
 
     python -m mmlab.data.byo check my_shop
     python -m mmlab.data.byo convert styles.csv --image file --title name --category type --out my_shop
@@ -35,7 +36,7 @@ import pandas as pd
 import soundfile as sf
 from PIL import Image
 
-from mmlab.data.catalog import Catalog
+from mmlab.data.catalog import CATALOG_ENV, Catalog
 from mmlab.data.images import COLOUR_ZH
 from mmlab.data.queries import assign_splits
 from mmlab.data.speech import SAMPLE_RATE
@@ -346,13 +347,11 @@ def _text_query(text: str, attributes: str, matches: pd.DataFrame, rng: np.rando
              "type_id": int(target.type_id), "attributes": attributes}, matches.sku_id.tolist())
 
 
-def derive_queries(skus: pd.DataFrame, rng: np.random.Generator) -> list[tuple[dict, list[str]]]:
-    """Queries for a catalog without queries.csv, each with its grade-2 products.
+def derive_text_queries(skus: pd.DataFrame, rng: np.random.Generator) -> list[tuple[dict, list[str]]]:
+    """Typed queries for a catalog without queries.csv, each with its grade-2 products.
 
-    - typed, per category ("mugs"): every product of the category is grade 2;
-    - typed, per category and colour ("red mugs"): grade 2 = that category and colour, 1 = the rest of the category;
-    - photo: a shopper's shot of one product's own photo (``shopper_photo``), grade 2 = that product, 1 = the rest
-      of its category; one per product, or MAX_PHOTO_QUERIES products picked at random.
+    - per category ("mugs"): every product of the category is grade 2;
+    - per category and colour ("red mugs"): grade 2 = that category and colour, 1 = the rest of the category.
     """
     made = []
     for _, group in skus.groupby("type_id", sort=True):
@@ -360,11 +359,38 @@ def derive_queries(skus: pd.DataFrame, rng: np.random.Generator) -> list[tuple[d
         made.append(_text_query(category.lower(), "", group, rng))
         for colour, same in group[group.colour != ""].groupby("colour", sort=True):
             made.append(_text_query(f"{colour} {category}".lower(), f"colour={colour}", same, rng))
+    return made
+
+
+def derive_photo_queries(skus: pd.DataFrame, rng: np.random.Generator) -> list[tuple[dict, list[str]]]:
+    """Photo queries, derived for every catalog: a shopper's shot of one product's own photo (``shopper_photo``),
+    grade 2 = that product, 1 = the rest of its category; one per product, or MAX_PHOTO_QUERIES products picked
+    at random."""
     picked = np.sort(rng.choice(len(skus), min(len(skus), MAX_PHOTO_QUERIES), replace=False))
-    for sku in skus.iloc[picked].itertuples():
-        made.append(({"modality": "image", "target_sku": sku.sku_id, "type_id": int(sku.type_id),
-                      "source_sku": sku.sku_id, "image_seed": int(rng.integers(2**31))}, [sku.sku_id]))
-    return [({"query_id": f"Q{i:06d}"} | row, best) for i, (row, best) in enumerate(made, 1)]
+    return [({"modality": "image", "target_sku": sku.sku_id, "type_id": int(sku.type_id), "source_sku": sku.sku_id,
+              "image_seed": int(rng.integers(2**31))}, [sku.sku_id]) for sku in skus.iloc[picked].itertuples()]
+
+
+def numbered(made: list[tuple[dict, list[str]]], prefix: str) -> list[tuple[dict, list[str]]]:
+    """Derived queries with ids ``prefix000001``, ``prefix000002``, ..."""
+    return [({"query_id": f"{prefix}{i:06d}"} | row, best) for i, (row, best) in enumerate(made, 1)]
+
+
+def derive_queries(skus: pd.DataFrame, rng: np.random.Generator) -> list[tuple[dict, list[str]]]:
+    """Every query of a catalog without queries.csv: the typed ones, then the photo ones (ids Q000001, ...)."""
+    return numbered(derive_text_queries(skus, rng) + derive_photo_queries(skus, rng), "Q")
+
+
+def with_photo_queries(given: list[tuple[dict, list[str]]], skus: pd.DataFrame, rng: np.random.Generator,
+                       file: str) -> list[tuple[dict, list[str]]]:
+    """The queries of queries.csv plus derived photo queries (ids P000001, ...): queries.csv holds text and
+    voice only, and the image encoder needs photo queries to learn from."""
+    photos = numbered(derive_photo_queries(skus, rng), "P")
+    clash = {row["query_id"] for row, _ in given} & {row["query_id"] for row, _ in photos}
+    if clash:
+        raise ByoError(f"{file}: query_id {sorted(clash)[0]!r} is also the id of a derived photo query "
+                       f"({len(clash)} such ids). Fix: rename your queries so no id looks like P000001")
+    return given + photos
 
 
 def grade(best: pd.DataFrame, skus: pd.DataFrame) -> pd.DataFrame:
@@ -395,7 +421,8 @@ PARTS: dict[str, tuple[str, Callable[[Catalog], bool]]] = {
     "zero_shot": ("zero-shot product types (types held out of training)", lambda c: bool(c.types.zero_shot.any())),
     "zh": ("Chinese queries", lambda c: bool((c.queries.lang == "zh").any())),
     "voice": ("voice queries (recordings)", lambda c: bool((c.queries.modality == "voice").any())),
-    "composed": ("composed queries (a photo plus a modifier)", lambda c: bool((c.queries.modality == "composed").any())),
+    "composed": ("composed queries (a photo plus a modifier)",
+                 lambda c: bool((c.queries.modality == "composed").any())),
     "reviews": ("reviews", lambda c: len(c.reviews) > 0),
     "behaviour": ("shopping sessions (behaviour events)", lambda c: len(c.events) > 0),
 }
@@ -417,15 +444,24 @@ def needs(catalog: Catalog, part: str, section: str) -> bool:
     return False
 
 
+def minimart_only(notebook_needs: str) -> None:
+    """In a notebook that always uses MiniMart: if ``MMLAB_CATALOG`` is set, say so and why (``notebook_needs``)."""
+    folder = os.environ.get(CATALOG_ENV, "").strip()
+    if folder:
+        print(f"This notebook always uses MiniMart, not your catalog in {CATALOG_ENV}={folder}: it needs "
+              f"{notebook_needs}. Notebooks 02, 03, 06, 07, 08, 09 and 10 run on your own catalog (data/README.md).")
+
+
 def load_byo(folder: str | Path, seed: int = 0, fast: bool = False) -> Catalog:
     """Your own catalog from a folder in the format of ``data/README.md``, checked, as a :class:`Catalog`.
 
-    ``seed`` fixes the random parts: the query splits (train/val/test 70/15/15) and, without queries.csv, the
-    derived queries' targets and photo corruption. ``fast`` marks the catalog for FAST mode (short training);
-    the catalog is used whole either way. Raises :class:`ByoError` on the first problem found.
+    ``seed`` fixes the random parts: the query splits (train/val/test 70/15/15), the derived photo queries'
+    corruption and, without queries.csv, the derived typed queries' targets. ``fast`` marks the catalog for FAST
+    mode (short training); the catalog is used whole either way. Raises :class:`ByoError` on the first problem
+    found.
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}; pass e.g. seed=0")
     if not isinstance(fast, bool):
         raise TypeError(f"fast must be True or False, got {fast!r}")
     folder = Path(folder).resolve()
@@ -443,7 +479,8 @@ def load_byo(folder: str | Path, seed: int = 0, fast: bool = False) -> Catalog:
     categories = sorted(set(products.category))
     skus = _skus(products, prices, {c: i for i, c in enumerate(categories)}, folder)
     rng = np.random.default_rng(seed)
-    made = _given_queries(given, skus, folder) if given is not None else derive_queries(skus, rng)
+    made = derive_queries(skus, rng) if given is None else \
+        with_photo_queries(_given_queries(given, skus, folder), skus, rng, queries_file)
     queries, qrels = _query_tables(made, skus, rng)
     return Catalog(_types(categories), skus, _reviews(reviews), _empty(EMPTY_USERS), _empty(EMPTY_EVENTS),
                    queries, qrels, fast=fast, seed=seed, folder=folder)
