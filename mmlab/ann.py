@@ -76,7 +76,8 @@ class AnnIndex:
         if self.kind == "flat":
             raise ValueError("a flat index has no effort setting (it always scans everything); pass effort=None")
         if isinstance(effort, bool) or not isinstance(effort, (int, np.integer)) or effort < 1:
-            raise ValueError(f"effort ({EFFORT[self.kind]}) must be a whole number >= 1, got {effort!r}")
+            raise ValueError(f"effort ({EFFORT[self.kind]}) must be a whole number >= 1, got {effort!r}; e.g. "
+                             "effort=64 (more effort: higher recall, slower queries), or None for the default")
         if self.kind == "hnsw":
             return faiss.SearchParametersHNSW(efSearch=int(effort))
         return faiss.SearchParametersIVF(nprobe=min(int(effort), self.index.nlist))
@@ -94,7 +95,8 @@ def build_index(vectors: Matrix, kind: str = "flat", metric: str = "cosine", *, 
     if kind == "ivf":
         nlist = default_nlist(len(x)) if nlist is None else nlist
         if not 1 <= nlist <= len(x):
-            raise ValueError(f"nlist={nlist} must be between 1 and the number of vectors ({len(x)})")
+            raise ValueError(f"nlist={nlist} must be between 1 and the number of vectors ({len(x)}); lower nlist or "
+                             "leave it None (default_nlist)")
     description = {"flat": "Flat", "hnsw": f"HNSW{m},Flat", "ivf": f"IVF{nlist},Flat"}[kind]
     index = faiss.index_factory(x.shape[1], description, faiss_metric)
     if kind == "hnsw":

@@ -114,7 +114,7 @@ def _check_text(text: object) -> str:
 
 def _check_probability(p: object) -> float:
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
-        raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
+        raise ValueError(f"p must be a probability in [0, 1], got {p!r}; e.g. p=0.1 changes about one token in ten")
     return float(p)
 
 

@@ -19,6 +19,9 @@ BUILD_DIR = ROOT / "build"
 def cache_dir() -> Path:
     """Directory for generated data and trained models (``MMLAB_CACHE`` overrides ``<repo>/.cache``)."""
     path = Path(os.environ.get("MMLAB_CACHE", ROOT / ".cache"))
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"the cache directory {path} is a file; point MMLAB_CACHE at a folder (or unset it "
+                                 "to use <repo>/.cache)")
     path.mkdir(parents=True, exist_ok=True)
     return path
 

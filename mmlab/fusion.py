@@ -29,9 +29,11 @@ from torch import Tensor, nn
 
 def _check_mask(mask: Tensor, n_modalities: int | None = None) -> None:
     if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
-        raise TypeError("mask must be a bool tensor (batch, n_modalities), True = modality present")
+        raise TypeError("mask must be a bool tensor (batch, n_modalities), True = modality present; convert it "
+                        "with mask.bool()")
     if mask.ndim != 2 or (n_modalities is not None and mask.shape[1] != n_modalities):
-        raise ValueError(f"mask must have shape (batch, {n_modalities or 'n_modalities'}), got {tuple(mask.shape)}")
+        raise ValueError(f"mask must have shape (batch, {n_modalities or 'n_modalities'}), got {tuple(mask.shape)}; "
+                         "give it one row per SKU and one column per modality, in construction order")
     empty = (~mask.any(dim=1)).nonzero().flatten()
     if len(empty):
         raise ValueError(f"rows {empty[:5].tolist()} have every modality masked; a SKU needs at least one "
@@ -46,7 +48,7 @@ def modality_dropout(mask: Tensor, p: float, generator: torch.Generator | None =
     """
     _check_mask(mask)
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"p must be a probability in [0, 1], got {p}")
+        raise ValueError(f"p must be a probability in [0, 1], got {p}; e.g. p=0.3 drops about a third")
     drop = torch.rand(mask.shape, generator=generator, device=mask.device) < p
     kept = mask & ~drop
     # For rows left empty, keep the present modality with the largest random key: a uniform random choice.
@@ -92,7 +94,8 @@ class _ModalityFuser(nn.Module):
             expected = self.projections[name].in_features
             if x.ndim != 2 or x.shape != (len(mask), expected):
                 raise ValueError(f"features[{name!r}] must have shape ({len(mask)}, {expected}), "
-                                 f"got {tuple(x.shape)}")
+                                 f"got {tuple(x.shape)}; pass one {expected}-dimensional row per SKU (the "
+                                 "dimension given in modalities)")
             if not torch.isfinite(x[present]).all():
                 raise ValueError(f"features[{name!r}] has NaN or inf in rows marked present; mask them out or fix "
                                  "the encoder")

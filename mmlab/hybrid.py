@@ -43,7 +43,8 @@ def hybrid_ranker(rankers: Sequence[Ranker], depth: int = 100, rrf_k: float = 60
                   weights: Sequence[float] | None = None) -> Ranker:
     """A ranker ``(queries, k) -> ids per query`` that fuses each ranker's top ``max(depth, k)`` by RRF."""
     if not rankers or depth < 1:
-        raise ValueError(f"need at least one ranker and depth >= 1, got {len(rankers)} rankers and depth={depth}")
+        raise ValueError(f"need at least one ranker and depth >= 1, got {len(rankers)} rankers and depth={depth}; "
+                         "pass e.g. [bm25.rank, dense_rank] and depth=100")
     reciprocal_rank_fusion([[]] * len(rankers), rrf_k, weights)  # checks rrf_k and weights now, not at query time
 
     def rank(queries: Sequence[Any], k: int) -> list[list[Hashable]]:

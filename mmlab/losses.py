@@ -34,10 +34,10 @@ def _check_pair(queries: Tensor, items: Tensor, positives: Tensor | None) -> Non
         if x.ndim != 2:
             raise ValueError(f"{name} must be 2-D (batch, dim), got shape {tuple(x.shape)}")
         if not x.is_floating_point():
-            raise TypeError(f"{name} must be a float tensor, got {x.dtype}")
+            raise TypeError(f"{name} must be a float tensor, got {x.dtype}; convert it with {name}.float()")
     if queries.shape[0] != items.shape[0]:
         raise ValueError(f"queries and items must pair up row by row: got {queries.shape[0]} queries and "
-                         f"{items.shape[0]} items")
+                         f"{items.shape[0]} items; pass one item per query")
     if queries.shape[1] != items.shape[1]:
         raise ValueError(f"queries have dimension {queries.shape[1]} but items {items.shape[1]}; project both "
                          "towers into one shared space")
@@ -83,7 +83,8 @@ class InfoNCELoss(nn.Module):
                  symmetric: bool = True) -> None:
         super().__init__()
         if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
+            raise ValueError(f"temperature must be > 0, got {temperature}; pass a small positive temperature such "
+                             "as 0.07 (CLIP's)")
         if learnable and 1 / temperature > max_scale:
             raise ValueError(f"temperature {temperature} is below the clamp 1/max_scale = {1 / max_scale:.4g}; "
                              "raise it or raise max_scale")
@@ -149,7 +150,7 @@ def semi_hard_negatives(sim: Tensor, positives: Tensor, margin: float) -> Tensor
     if not positives.diagonal().all():
         raise ValueError("positives must be True on its diagonal: the positive pair of row i is (i, i)")
     if margin <= 0:
-        raise ValueError(f"margin must be > 0, got {margin}")
+        raise ValueError(f"margin must be > 0, got {margin}; pass a positive margin such as 0.2")
     sim = sim.detach()
     positive = sim.diagonal().unsqueeze(1)
     negatives = ~positives
@@ -174,7 +175,7 @@ class TripletLoss(nn.Module):
     def __init__(self, margin: float = 0.2, negatives: str = "sum", symmetric: bool = True) -> None:
         super().__init__()
         if margin <= 0:
-            raise ValueError(f"margin must be > 0, got {margin}")
+            raise ValueError(f"margin must be > 0, got {margin}; pass a positive margin such as 0.2")
         if negatives not in TRIPLET_NEGATIVES:
             raise ValueError(f"unknown negatives={negatives!r}; choose one of {TRIPLET_NEGATIVES}")
         self.margin, self.negatives, self.symmetric = margin, negatives, symmetric
@@ -217,7 +218,7 @@ class SigmoidLoss(nn.Module):
     def __init__(self, scale: float = 10.0, bias: float = -10.0, learnable: bool = True) -> None:
         super().__init__()
         if scale <= 0:
-            raise ValueError(f"scale must be > 0, got {scale}")
+            raise ValueError(f"scale must be > 0, got {scale}; pass a positive scale such as 10 (SigLIP's)")
         self.learnable = learnable
         log_scale, bias_tensor = torch.tensor(math.log(scale)), torch.tensor(float(bias))
         if learnable:

@@ -35,7 +35,7 @@ def _check(ranked: Sequence[Sequence[str]], per_query: Sequence, k: int, what: s
     if len(ranked) == 0:
         raise ValueError("no queries to evaluate; pass at least one ranking")
     if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
+        raise ValueError(f"k must be a positive int, got {k!r}; pass k >= 1, e.g. k=10")
 
 
 def gains(ranked: Sequence[Sequence[str]], relevance: Sequence[dict[str, int]], k: int) -> np.ndarray:
@@ -45,6 +45,10 @@ def gains(ranked: Sequence[Sequence[str]], relevance: Sequence[dict[str, int]], 
     for i, (items, grades) in enumerate(zip(ranked, relevance)):
         if not grades or max(grades.values()) <= 0:
             raise ValueError(f"query {i} has no relevant item; metrics are undefined for it: drop it first")
+        negative = next((item for item, grade in grades.items() if grade < 0), None)
+        if negative is not None:
+            raise ValueError(f"query {i} gives item {negative!r} grade {grades[negative]}; grades are 0 (not "
+                             "relevant), 1 (partial) or 2 (exact match): leave irrelevant items out")
         out[i, : min(k, len(items))] = [grades.get(item, 0) for item in items[:k]]
     return out
 
@@ -131,7 +135,8 @@ def bootstrap_ci(scores: Sequence[float], baseline: Sequence[float] | None = Non
     if not np.isfinite(values).all():
         raise ValueError("scores contain NaN or inf; drop the queries whose metric is undefined first")
     if not 0 < confidence < 1 or n_resamples < 1:
-        raise ValueError(f"need 0 < confidence < 1 and n_resamples >= 1, got {confidence} and {n_resamples}")
+        raise ValueError(f"need 0 < confidence < 1 and n_resamples >= 1, got {confidence} and {n_resamples}; "
+                         "e.g. confidence=0.95 (not 95) and n_resamples=2000")
     rng = np.random.default_rng(seed)
     means = values[rng.integers(0, len(values), size=(n_resamples, len(values)))].mean(axis=1)
     tail = (1 - confidence) / 2 * 100

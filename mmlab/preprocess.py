@@ -297,7 +297,8 @@ def _as_unit_rgb(image: Image.Image | np.ndarray, name: str) -> np.ndarray:
     if image.dtype == np.uint8:
         return image / 255
     if not np.issubdtype(image.dtype, np.floating):
-        raise TypeError(f"{name} must be uint8 (0-255) or float (0-1), got dtype {image.dtype}")
+        raise TypeError(f"{name} must be uint8 (0-255) or float (0-1), got dtype {image.dtype}; convert 0-255 "
+                        f"pixels with {name}.astype(np.uint8)")
     if not np.isfinite(image).all() or image.min() < 0 or image.max() > 1:
         raise ValueError(f"{name} is a float array outside [0, 1] (or with NaN); divide 0-255 pixels by 255 first")
     return image.astype(np.float64)

@@ -182,7 +182,8 @@ def select(available: list[Path], wanted: list[str]) -> list[Path]:
         hits = [p for p in available if p.stem.startswith(key)]
         if not hits:
             names = ", ".join(p.stem for p in available) or "(none)"
-            raise ValueError(f"unknown notebook {w!r}; available: {names}")
+            raise ValueError(f"unknown notebook {w!r}; available: {names}. Pass one of these names or a prefix, "
+                             f"e.g. {available[0].stem[:2] if available else '00'}")
         chosen.update(hits)
     return sorted(chosen) if wanted else available
 
@@ -202,7 +203,9 @@ def execute(src: Path, build: Path, fast: bool, seed: int, cell_timeout: float |
         pm.execute_notebook(str(src), str(out), parameters=params, kernel_name="python3", cwd=str(src.parent),
                             progress_bar=False, execution_timeout=cell_timeout)
     except PapermillExecutionError as e:
-        error = f"{e.ename}: {e.evalue} (in cell In [{e.exec_count}])"
+        rerun = f"python -m mmlab.run{' --fast' if fast else ''} {src.stem[:2]}"
+        error = (f"{e.ename}: {e.evalue} (in cell In [{e.exec_count}]; the traceback is in {out}, "
+                 f"open it in JupyterLab; once fixed, rerun only this notebook: {rerun})")
     except Exception as e:  # kernel died, cell timeout, unreadable notebook...
         error = f"{type(e).__name__}: {e}"
     seconds = round(time.perf_counter() - start, 2)
@@ -363,10 +366,11 @@ def run_one(src: Path, build: Path, args: argparse.Namespace, previous: dict[str
 
 def _chosen_notebooks(args: argparse.Namespace) -> list[Path]:
     if args.seed < 0:
-        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+        raise ValueError(f"--seed must be >= 0, got {args.seed}; e.g. --seed 0 (the default)")
     available = discover(args.notebooks_dir)
     if not available:
-        raise ValueError(f"no notebooks NN_*.ipynb in {args.notebooks_dir}")
+        raise ValueError(f"no notebooks NN_*.ipynb in {args.notebooks_dir}; pass --notebooks-dir with the "
+                         "workbook's notebooks folder")
     return select(available, args.notebooks)
 
 

@@ -33,7 +33,8 @@ QUERY_SOURCE = {"text": "typed query", "voice": "spoken query", "image": "photo 
 def _unit_rows(x: object, name: str) -> np.ndarray:
     array = np.asarray(x.detach() if isinstance(x, Tensor) else x, dtype=np.float64)
     if array.ndim != 2 or len(array) == 0:
-        raise ValueError(f"{name} must be a non-empty 2-D array (n, dim), got shape {array.shape}")
+        raise ValueError(f"{name} must be a non-empty 2-D array (n, dim), got shape {array.shape}; stack the "
+                         "vectors into one array with at least one row")
     if not np.isfinite(array).all():
         raise ValueError(f"{name} has NaN or inf values; fix the encoder or drop those rows")
     norms = np.linalg.norm(array, axis=1, keepdims=True)
@@ -46,7 +47,8 @@ def modality_gap(a: object, b: object) -> float:
     """Distance between the centroids of the unit-normalised rows of ``a`` (n, d) and ``b`` (m, d)."""
     a, b = _unit_rows(a, "a"), _unit_rows(b, "b")
     if a.shape[1] != b.shape[1]:
-        raise ValueError(f"a and b must have the same dimension, got {a.shape[1]} and {b.shape[1]}")
+        raise ValueError(f"a and b must have the same dimension, got {a.shape[1]} and {b.shape[1]}; embed both "
+                         "into one space (e.g. through the trained towers) before measuring the gap")
     return float(np.linalg.norm(a.mean(axis=0) - b.mean(axis=0)))
 
 
@@ -105,10 +107,11 @@ def joint_points(catalog: Catalog, model: TwoTower, products: Products, queries:
 
 def umap_2d(vectors: np.ndarray, seed: int = 0, n_neighbors: int = 15) -> np.ndarray:
     """A 2-D UMAP of unit vectors (cosine metric, one thread, fixed ``seed``: the same map on every run)."""
+    if len(vectors) <= n_neighbors:
+        raise ValueError(f"UMAP needs more points than n_neighbors={n_neighbors}, got {len(vectors)}; pass more "
+                         "points or a smaller n_neighbors")
     import umap  # slow to import (numba compiles on first use): only when a map is drawn
 
-    if len(vectors) <= n_neighbors:
-        raise ValueError(f"UMAP needs more points than n_neighbors={n_neighbors}, got {len(vectors)}")
     reducer = umap.UMAP(n_neighbors=n_neighbors, min_dist=0.3, metric="cosine", random_state=seed, n_jobs=1)
     return reducer.fit_transform(vectors)
 

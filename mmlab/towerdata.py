@@ -36,6 +36,11 @@ QUERY_KINDS = ("text", "image", "voice", "composed")
 SPLITS = ("train", "val", "test")
 
 
+def _check_modality(modality: str) -> None:
+    if modality not in PRODUCT_MODALITIES:
+        raise ValueError(f"unknown modality {modality!r}; choose one of {PRODUCT_MODALITIES}")
+
+
 @dataclass(frozen=True)
 class Products:
     """Per-modality SKU features (zeros where missing) and their availability mask, rows in catalog order."""
@@ -53,12 +58,14 @@ class Products:
 
     def without(self, modality: str) -> Products:
         """The same SKUs with ``modality`` marked missing everywhere (a test-time ablation)."""
+        _check_modality(modality)
         mask = self.mask.clone()
         mask[:, PRODUCT_MODALITIES.index(modality)] = False
         return replace(self, mask=mask)
 
     def with_noise(self, modality: str, share: float, seed: int = 0) -> Products:
         """The same SKUs with ``modality`` replaced by random vectors of the same norm on a ``share`` of them."""
+        _check_modality(modality)
         if not 0 <= share <= 1:
             raise ValueError(f"share must be in [0, 1], got {share}")
         generator = torch.Generator().manual_seed(seed)

@@ -74,7 +74,13 @@ class TowerConfig:
         if not set(self.train_without) <= set(self.modalities):
             raise ValueError(f"train_without={self.train_without} must name modalities of {self.modalities}")
         if self.batch_size < 2 or self.epochs < 1:
-            raise ValueError(f"batch_size must be >= 2 and epochs >= 1, got {self.batch_size} and {self.epochs}")
+            raise ValueError(f"batch_size must be >= 2 and epochs >= 1, got {self.batch_size} and {self.epochs}; a "
+                             "batch needs 2+ pairs, as the losses use in-batch negatives")
+        if not 0 <= self.modality_dropout <= 1:
+            raise ValueError(f"modality_dropout={self.modality_dropout} must be a probability in [0, 1]; e.g. 0.3 "
+                             "drops about a third of a SKU's present modalities")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature={self.temperature} must be > 0; 0.07 (CLIP's start) is a good default")
 
 
 def build_loss(config: TowerConfig) -> nn.Module:

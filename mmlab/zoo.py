@@ -46,11 +46,13 @@ def _load(model: torch.nn.Module, weights: Path, sidecar: Path) -> dict[str, Any
         if meta.get("sha256") != _sha256(weights):
             print(f"checkpoint {weights.name} does not match its checksum: retraining")
             return None
+        summary = meta["summary"]
         model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    except (json.JSONDecodeError, RuntimeError, OSError) as error:
-        print(f"checkpoint {weights.name} is unreadable ({error}): retraining")
+    # ValueError: JSON or UTF-8 decoding; KeyError, AttributeError: a sidecar that is not our JSON object
+    except (ValueError, KeyError, AttributeError, RuntimeError, OSError) as error:
+        print(f"checkpoint {weights.name} is unreadable ({type(error).__name__}: {error}): retraining")
         return None
-    return meta["summary"]
+    return summary
 
 
 def trained(name: str, config: dict[str, Any], data_version: str, build: Callable[[], torch.nn.Module],

@@ -12,6 +12,7 @@ import io
 import json
 import math
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -227,6 +228,8 @@ def test_failing_notebook_fails_the_run_and_names_the_error(workspace: tuple[Pat
     broken = load(ws / "build" / "metrics.json")["notebooks"]["02_broken"]
     assert broken["status"] == "failed"
     assert "ValueError: deliberate failure" in broken["error"]
+    assert re.search(r"in cell In \[\d+\]; the traceback is in .*02_broken\.ipynb", broken["error"])
+    assert "rerun only this notebook: python -m mmlab.run --fast 02" in broken["error"]
     assert "ValueError: deliberate failure" in out
     assert "ValueError: deliberate failure" in (ws / "build" / "report.html").read_text()
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mmlab.data.catalog import load_catalog
-from mmlab.space import SOURCES, Points, failure_reason, joint_points, modality_gap, scatter, umap_2d
+from mmlab.space import SOURCES, failure_reason, joint_points, modality_gap, scatter, umap_2d
 from mmlab.towerdata import Products, Queries
 from mmlab.twotower import TowerConfig, TwoTower
 

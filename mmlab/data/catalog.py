@@ -220,7 +220,7 @@ def load_catalog(fast: bool = False, seed: int = 0, cache: Path | None = None, v
     if not isinstance(fast, bool):
         raise TypeError(f"fast must be True or False, got {fast!r}")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}; pass e.g. seed=0")
     folder = (cache or cache_dir()) / "catalog" / f"{'fast' if fast else 'full'}-seed{seed}"
     reason = stale_reason(folder, fast, seed)
     if reason is None:

@@ -65,7 +65,8 @@ def load_review_sentences(path: str | Path) -> pd.DataFrame:
     try:
         items = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from error
+        raise ValueError(f"{path} is not valid JSON: {error}; restore it (it ships with the repo: git checkout "
+                         "data/reviews/)") from error
     if not isinstance(items, list):
         raise ValueError(
             f"{path} must hold a JSON list of {{'text': str, 'class': 0 or 1}}, got a {type(items).__name__}"

@@ -120,6 +120,10 @@ def pad_features(specs: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tenso
     """Stack (n_mels, frames_i) spectrograms into a zero-padded (B, n_mels, max_frames) batch and their lengths."""
     if not specs:
         raise ValueError("specs is empty; pass at least one spectrogram")
+    for i, spec in enumerate(specs):
+        if np.ndim(spec) != 2 or spec.shape[0] != specs[0].shape[0]:
+            raise ValueError(f"specs[{i}] has shape {np.shape(spec)} but specs[0] {np.shape(specs[0])}; compute every "
+                             "spectrogram with the same n_mels, each as (n_mels, frames)")
     lengths = torch.tensor([s.shape[1] for s in specs])
     batch = torch.zeros(len(specs), specs[0].shape[0], int(lengths.max()))
     for i, spec in enumerate(specs):

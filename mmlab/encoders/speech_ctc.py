@@ -304,6 +304,9 @@ class LexiconDecoder:
 
     def segment(self, ids: Sequence[int], lang: str) -> tuple[list[str], float]:
         """The lexicon phrases, in order, that best explain the heard ids (blanks ignored), and their total cost."""
+        if lang not in self.tables:
+            raise ValueError(f"unknown lang {lang!r}; the lexicon has {sorted(self.tables)}: pass one of them, or "
+                             "lang=None to pick the best")
         hyp = np.array([i for i in ids if i > 0], dtype=np.int64)
         if not len(hyp):
             return [], 0.0

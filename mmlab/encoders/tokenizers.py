@@ -4,9 +4,9 @@ Word-level  ``WordVocab``: one id per whole word of ``preprocess.tokens`` (Latin
             character alone). Simple and readable, but a word never seen when the vocabulary was built, a typo
             included, becomes ``<unk>``: the encoder learns nothing from it.
 WordPiece   ``WordPiece``: the BERT scheme, learned by ``mmlab.encoders.wordpiece`` and run by Hugging Face
-            ``tokenizers``. Frequent words stay whole, rarer ones are split into pieces (``skaetboard`` -> ``sk ##a ##et ##board``), so a typo or a new word
-            still shares most of its pieces with known words. Chinese characters are split one by one before
-            the WordPiece model runs, as BERT does for Chinese.
+            ``tokenizers``. Frequent words stay whole, rarer ones are split into pieces (``skaetboard`` ->
+            ``sk ##a ##et ##board``), so a typo or a new word still shares most of its pieces with known words.
+            Chinese characters are split one by one before the WordPiece model runs, as BERT does for Chinese.
 
 Both normalise with ``preprocess.normalize_text`` first, reserve id 0 for padding and id 1 for unknowns, and share
 one interface: ``tokenize``, ``encode``, ``decode``, ``vocab_size``. ``pad_batch`` turns a list of texts into the
@@ -65,6 +65,8 @@ class WordVocab:
     def fit(cls, texts: Iterable[str], min_count: int = 1) -> WordVocab:
         """Count the words of ``texts`` and keep those seen at least ``min_count`` times (most frequent first)."""
         counts = Counter(word for text in texts for word in tokens(text))
+        if not counts:
+            raise ValueError("no words to learn from: pass the training texts (non-empty strings)")
         return cls([w for w, n in sorted(counts.items(), key=lambda wn: (-wn[1], wn[0])) if n >= min_count])
 
     def tokenize(self, text: str) -> list[str]:
@@ -94,10 +96,13 @@ class WordPiece:
         The same texts always give the same vocabulary.
         """
         if vocab_size < len(SPECIAL_TOKENS) + 1:
-            raise ValueError(f"vocab_size must be at least {len(SPECIAL_TOKENS) + 1}, got {vocab_size}")
+            raise ValueError(f"vocab_size must be at least {len(SPECIAL_TOKENS) + 1}, got {vocab_size}; "
+                             "use e.g. 3000 (the default)")
         pre_tokenizer = pre_tokenizers.Sequence(
             [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Split(Regex(f"[{CJK}]"), "isolated")])
         words = Counter(word for text in texts for word, _ in pre_tokenizer.pre_tokenize_str(normalize_text(text)))
+        if not words:
+            raise ValueError("no words to learn from: pass the training texts (non-empty strings)")
         pieces = [*SPECIAL_TOKENS, *learn_pieces(words, vocab_size - len(SPECIAL_TOKENS))]
         hf = Tokenizer(models.WordPiece({piece: i for i, piece in enumerate(pieces)}, unk_token="[UNK]"))
         hf.pre_tokenizer = pre_tokenizer

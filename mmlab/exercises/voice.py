@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from mmlab.exercises.common import attempt, same_tensor, speech_like_signal, verdict
+from mmlab.exercises.common import attempt, speech_like_signal, verdict
 
 
 def check_mfcc_by_hand(my_mfcc: Callable[[np.ndarray], np.ndarray]) -> bool:
