@@ -77,15 +77,20 @@ def precision_at_k(ranked, relevance, k: int, min_grade: int = 1) -> float:
     return float(np.mean((gains(ranked, relevance, k) >= min_grade).sum(axis=1) / k))
 
 
-def ndcg_at_k(ranked, relevance, k: int) -> float:
-    """Mean NDCG@k with linear gains and the log2 discount."""
+def ndcg_per_query(ranked, relevance, k: int) -> np.ndarray:
+    """NDCG@k of each query (linear gains, log2 discount): for bootstrap intervals and per-group tables."""
     discount = 1 / np.log2(np.arange(2, k + 2))
     dcg = gains(ranked, relevance, k) @ discount
     ideal = np.zeros((len(relevance), k))
     for i, grades in enumerate(relevance):
         best = sorted(grades.values(), reverse=True)[:k]
         ideal[i, : len(best)] = best
-    return float(np.mean(dcg / (ideal @ discount)))
+    return dcg / (ideal @ discount)
+
+
+def ndcg_at_k(ranked, relevance, k: int) -> float:
+    """Mean NDCG@k with linear gains and the log2 discount."""
+    return float(np.mean(ndcg_per_query(ranked, relevance, k)))
 
 
 def mrr(ranked, relevance, min_grade: int = 1, k: int | None = None) -> float:

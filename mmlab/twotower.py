@@ -28,11 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mmlab import zoo
+from mmlab import metrics, zoo
 from mmlab.data.catalog import Catalog
 from mmlab.fusion import AttentionFusion, ConcatFusion, GatedFusion, WeightedSumFusion, modality_dropout
 from mmlab.losses import InfoNCELoss, SigmoidLoss, TripletLoss
-from mmlab.metrics import ndcg_at_k
 from mmlab.towerdata import PRODUCT_MODALITIES, QUERY_KINDS, Products, Queries
 from mmlab.train import batch_rows, fit
 
@@ -262,7 +261,7 @@ def rank(model: TwoTower, products: Products, queries: Queries, k: int = 10, mas
 def ndcg_per_query(catalog: Catalog, queries: Queries, ranked: list[list[str]], k: int = 10) -> np.ndarray:
     """NDCG@k of each query (for bootstrap intervals and per-kind tables)."""
     relevance = catalog.relevance(queries.query_ids)
-    return np.array([ndcg_at_k([r], [relevance[q]], k) for r, q in zip(ranked, queries.query_ids)])
+    return metrics.ndcg_per_query(ranked, [relevance[q] for q in queries.query_ids], k)
 
 
 def mean_ndcg(catalog: Catalog, queries: Queries, ranked: list[list[str]], k: int = 10) -> float:

@@ -55,6 +55,8 @@ def test_ndcg_agrees_with_scikit_learn():
     true = np.array([[grades.get(item, 0) for item in items] for grades in relevance])
     score = np.array([[len(items) - row.index(item) for item in items] for row in ranked])
     assert metrics.ndcg_at_k(ranked, relevance, k) == pytest.approx(ndcg_score(true, score, k=k), abs=1e-9)
+    each = metrics.ndcg_per_query(ranked, relevance, k)
+    assert each == pytest.approx([ndcg_score(true[i:i + 1], score[i:i + 1], k=k) for i in range(len(true))], abs=1e-9)
 
 
 def test_queries_without_relevant_items_are_an_error_not_a_zero():

@@ -49,7 +49,7 @@ from mmlab.config import one_thread
 from mmlab.data.catalog import Catalog
 from mmlab.data.queries import typo
 from mmlab.encoders.tokenizers import MAX_LEN, PAD_ID, TextTokenizer, WordPiece, WordVocab, pad_batch, pad_ids
-from mmlab.metrics import ndcg_at_k
+from mmlab.metrics import ndcg_per_query
 from mmlab.preprocess import normalize_text, tokens
 from mmlab.retrieval import rank_ids
 from mmlab.train import fit
@@ -295,7 +295,7 @@ def ranked_queries(catalog: Catalog, rank: Callable[[list[str], int], list[list[
     queries = text_queries(catalog, split)
     relevance = catalog.relevance(queries.query_id)
     ranked = rank(queries.text.tolist(), k)
-    ndcg = [ndcg_at_k([items], [relevance[q]], k) for items, q in zip(ranked, queries.query_id)]
+    ndcg = ndcg_per_query(ranked, [relevance[q] for q in queries.query_id], k)
     return queries.assign(ranked=ranked, ndcg=ndcg)
 
 
