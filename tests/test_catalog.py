@@ -10,6 +10,7 @@ import pytest
 from mmlab.data.catalog import TABLES, load_catalog, stale_reason
 from mmlab.data.assets import art
 from mmlab.data.images import dominant_colour, rotate_hue
+from mmlab.data.skus import capitalised
 from mmlab.data.speech import SAMPLE_RATE
 
 
@@ -124,3 +125,9 @@ def test_fingerprint_changes_with_any_table(catalog, table):
     edited = dataclasses.replace(catalog, **{table: getattr(catalog, table).iloc[1:].reset_index(drop=True)})
     assert edited.fingerprint() != catalog.fingerprint()
     assert dataclasses.replace(catalog).fingerprint() == catalog.fingerprint()
+
+
+def test_titles_are_capitalised_only_at_word_starts(catalog):
+    """str.title() would write "Woman’S Clothes"; a letter after an apostrophe stays lower case."""
+    assert capitalised("woman’s t-shirt") == "Woman’s T-Shirt"
+    assert not catalog.skus.title_en.str.contains(r"['’][A-Z]").any()

@@ -34,7 +34,7 @@ from mmlab.data.reviews import generate_reviews, load_review_sentences
 from mmlab.data.skus import generate_skus
 
 CATALOG_ENV = "MMLAB_CATALOG"  # the folder of your own catalog (see data/README.md); unset: MiniMart
-CATALOG_VERSION = 3  # bump when the generator changes: every cached catalog is then rebuilt
+CATALOG_VERSION = 4  # bump when the generator changes: every cached catalog is then rebuilt
 TABLES = ("types", "skus", "reviews", "users", "events", "queries", "qrels")
 ZERO_SHOT_SHARE = 0.1  # share of product types held out of training entirely
 

@@ -7,6 +7,8 @@ in [0, 1] drives review sentiment and shopper clicks; shoppers never see it dire
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -112,10 +114,16 @@ def variants_of(kind: dict, n: int, rng: np.random.Generator) -> list[dict]:
     return skus
 
 
+def capitalised(words: str) -> str:
+    """Title case that starts a word only after a space or hyphen: "woman’s t-shirt" -> "Woman’s T-Shirt"
+    (``str.title`` would give "Woman’S")."""
+    return re.sub(r"(^|[\s-])(\w)", lambda m: m.group(1) + m.group(2).upper(), words)
+
+
 def title_en(sku: dict) -> str:
     """English listing title, e.g. 'Lumio Red Cotton T-Shirt (M)'."""
     words = [sku["brand"], sku["colour"], sku["material"], sku["name_en"]]
-    return " ".join(w.title() if w.islower() else w for w in words if w) + f" ({sku['size']})"
+    return " ".join(capitalised(w) if w.islower() else w for w in words if w) + f" ({sku['size']})"
 
 
 def title_zh(sku: dict) -> str:
