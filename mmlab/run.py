@@ -11,7 +11,7 @@ parameters ``FAST``, ``SEED`` and ``METRICS_PATH``; its last cell records metric
 Written to ``build/`` (``--build-dir``):
 
     notebooks/NAME.ipynb   the executed notebooks
-    metrics/NAME.json      what each notebook recorded
+    metrics/MODE/NAME.json what each notebook recorded (MODE: fast or full)
     html/NAME.html         the executed notebooks rendered to HTML
     metrics.json           {"mode": "fast"|"full", "seed": N, "notebooks": {NAME: {"seconds", "status": "ok"|"failed",
                            "error", "metrics": {...}, "budget_seconds", "problems": [...]}}}
@@ -193,7 +193,7 @@ def execute(src: Path, build: Path, fast: bool, seed: int, cell_timeout: float |
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    metrics_path = build / "metrics" / f"{src.stem}.json"
+    metrics_path = build / "metrics" / ("fast" if fast else "full") / f"{src.stem}.json"
     metrics_path.unlink(missing_ok=True)
     out = build / "notebooks" / src.name
     out.parent.mkdir(parents=True, exist_ok=True)

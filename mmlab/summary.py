@@ -2,7 +2,7 @@
 every quality metric the earlier notebooks recorded.
 
     table = target_table({"text.en.ndcg10": 0.93, ...}, {"text.en.ndcg10": ("BM25", 0.90), ...})
-    earlier = earlier_metrics(metrics_folder(METRICS_PATH), exclude="08_retrieval_and_metrics")
+    earlier = earlier_metrics(metrics_folder(METRICS_PATH, FAST), exclude="08_retrieval_and_metrics")
 
 A target is an absolute floor (NDCG@10 >= 0.85) or relative to another measured number (voice >= 0.9 x the same
 queries typed). A target whose number was not measured is listed as "not measured", never as met.
@@ -59,9 +59,12 @@ def target_table(reached: dict[str, float], baselines: dict[str, tuple[str, floa
     return pd.DataFrame(rows).set_index("goal")
 
 
-def metrics_folder(metrics_path: str | Path | None) -> Path:
-    """Where the runner writes each notebook's metrics: beside ``metrics_path``, else ``build/metrics``."""
-    return Path(metrics_path).parent if metrics_path is not None else BUILD_DIR / "metrics"
+def metrics_folder(metrics_path: str | Path | None, fast: bool) -> Path:
+    """Where the runner writes each notebook's metrics: beside ``metrics_path``, else ``build/metrics/<mode>``
+    (the last ``make run`` or ``make run-fast``, so FAST and full numbers never mix)."""
+    if metrics_path is not None:
+        return Path(metrics_path).parent
+    return BUILD_DIR / "metrics" / ("fast" if fast else "full")
 
 
 def earlier_metrics(folder: str | Path, exclude: str = "") -> pd.DataFrame:
@@ -70,7 +73,7 @@ def earlier_metrics(folder: str | Path, exclude: str = "") -> pd.DataFrame:
     files = sorted(p for p in Path(folder).glob("[0-9][0-9]_*.json") if p.stem != exclude)
     if not files:
         raise FileNotFoundError(f"no metrics of earlier notebooks in {folder}: run them first with "
-                                "`python -m mmlab.run` (or `make run`), which writes build/metrics/NN_name.json")
+                                "`python -m mmlab.run` (or `make run`), which writes build/metrics/<mode>/NN_name.json")
     rows = []
     for path in files:
         try:

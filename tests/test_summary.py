@@ -39,5 +39,6 @@ def test_earlier_metrics_missing_and_corrupt(tmp_path):
 
 
 def test_metrics_folder(tmp_path):
-    assert metrics_folder(tmp_path / "08.json") == tmp_path
-    assert metrics_folder(None).name == "metrics"
+    assert metrics_folder(tmp_path / "08.json", fast=True) == tmp_path
+    assert metrics_folder(None, fast=True).parts[-2:] == ("metrics", "fast")
+    assert metrics_folder(None, fast=False).parts[-2:] == ("metrics", "full")
