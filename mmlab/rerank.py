@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mmlab.encoders.text import masked_mean
+from mmlab.pooling import masked_mean
 from mmlab.train import History, fit
 
 Array = np.ndarray | torch.Tensor

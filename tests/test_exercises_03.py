@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from mmlab.encoders.text import masked_mean
+from mmlab.pooling import masked_mean
 from mmlab.exercises.text import check_in_batch_info_nce, check_masked_mean
 
 

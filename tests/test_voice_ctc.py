@@ -33,7 +33,7 @@ def test_phonemize_gives_words_of_phonemes() -> None:
     words = sc.phonemize(["green apple"], "en")[0]
     assert len(words) == 2 and words[0] == ("ɡ", "ɹ", "iː", "n")
     zh = sc.phonemize(["红色"], "zh")[0]
-    assert any(sc.is_tone(t) for w in zh for t in w) and not sc.is_tone("ɜː")
+    assert any(sc._TONE.search(t) for w in zh for t in w) and not sc._TONE.search("ɜː")  # Mandarin vowels carry tones
     with pytest.raises(ValueError, match="lang"):
         sc.phonemize(["x"], "fr")
 

@@ -108,11 +108,6 @@ def phonemize(texts: Sequence[str], lang: str) -> list[tuple[tuple[str, ...], ..
     return [_PHONEME_CACHE[lang, t] for t in texts]
 
 
-def is_tone(token: str) -> bool:
-    """A Mandarin vowel with its tone ("iɑ2"): the nucleus of a syllable."""
-    return bool(_TONE.search(token))
-
-
 # ---------------------------------------------------------------------------------------------------
 # Phoneme vocabulary
 # ---------------------------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ from mmlab.data.catalog import Catalog
 from mmlab.data.queries import typo
 from mmlab.encoders.tokenizers import MAX_LEN, PAD_ID, TextTokenizer, WordPiece, WordVocab, pad_batch, pad_ids
 from mmlab.metrics import ndcg_per_query
+from mmlab.pooling import masked_mean
 from mmlab.preprocess import normalize_text, tokens
 from mmlab.retrieval import rank_ids
 from mmlab.train import fit
@@ -60,12 +61,6 @@ VERSION = 1  # part of every checkpoint's key: bump it when a code change alters
 # ---------------------------------------------------------------------------------------------------
 # Encoders
 # ---------------------------------------------------------------------------------------------------
-
-
-def masked_mean(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean over the real tokens only: ``states`` (B, L, H), ``mask`` (B, L) True on tokens -> (B, H)."""
-    weights = mask.unsqueeze(-1).to(states.dtype)
-    return (states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
 
 
 class TextEncoder(nn.Module):
