@@ -12,13 +12,14 @@ voice recogniser and the fusion tower), caching each in the model zoo; later cal
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
 
 import pandas as pd
 
-from mmlab.data.catalog import open_catalog
+from mmlab.data.catalog import CATALOG_ENV, Catalog, open_catalog
 from mmlab.engine import SearchEngine
 from mmlab.preprocess import CJK
 
@@ -58,7 +59,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with pd.option_context("display.width", 160, "display.max_colwidth", 48):
         print(results.round(3).to_string(index=False))
+    if not args.full and not os.environ.get(CATALOG_ENV):
+        print(fast_catalog_note(catalog))
     return 0
+
+
+def fast_catalog_note(catalog: Catalog) -> str:
+    """FAST MiniMart sells only some product types: say which, so a query for another one is not a mystery."""
+    names = sorted(catalog.types.name_en)
+    return (f"(The FAST catalog sells {len(names)} product types: {', '.join(names[:12])}, ...; "
+            "--full searches all of MiniMart: make search ARGS=--full.)")
 
 
 if __name__ == "__main__":
