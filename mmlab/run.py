@@ -59,6 +59,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BUDGET = {"fast": 60, "full": 180}  # seconds per notebook, DESIGN.md section 6
+# The kernel's own log (not the cells' output): only errors, so `make run` does not print ipykernel's harmless
+# "Kernel is running over TCP without encryption" warning (local kernel, localhost only) once per notebook.
+KERNEL_QUIET = ["--IPKernelApp.log_level=ERROR"]
 FLOAT_TOLERANCE = 0.05  # relative default tolerance for new float metrics
 DIRECTIONS = ("higher", "lower", "equal")
 
@@ -201,7 +204,7 @@ def execute(src: Path, build: Path, fast: bool, seed: int, cell_timeout: float |
     error, start = None, time.perf_counter()
     try:
         pm.execute_notebook(str(src), str(out), parameters=params, kernel_name="python3", cwd=str(src.parent),
-                            progress_bar=False, execution_timeout=cell_timeout)
+                            progress_bar=False, execution_timeout=cell_timeout, extra_arguments=KERNEL_QUIET)
     except PapermillExecutionError as e:
         rerun = f"python -m mmlab.run{' --fast' if fast else ''} {src.stem[:2]}"
         error = (f"{e.ename}: {e.evalue} (in cell In [{e.exec_count}]; the traceback is in {out}, "
