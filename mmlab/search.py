@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     mode = "full" if args.full else "FAST"
     step(f"loading the {mode} catalog (built on first use)", start)
     catalog = open_catalog(fast=not args.full, seed=args.seed)
-    step("loading the encoders and the fusion tower (trained and cached on first use, about 2 min in FAST)", start)
+    step("loading the encoders and the fusion tower (trained and cached on first use, about 1 min in FAST)", start)
     engine = SearchEngine.from_zoo(catalog, seed=args.seed)
     step(f"searching {len(engine.sku_ids):,} products", start)
     try:
