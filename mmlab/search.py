@@ -20,7 +20,7 @@ import time
 import pandas as pd
 
 from mmlab.data.catalog import CATALOG_ENV, Catalog, open_catalog
-from mmlab.engine import SearchEngine
+from mmlab.engine import SearchEngine, check_text
 from mmlab.preprocess import CJK
 
 
@@ -45,18 +45,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        return search(args)
+    except ValueError as error:  # a blank query, a bad --k or --seed, a problem in your own catalog
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def search(args: argparse.Namespace) -> int:
+    """Load (or build and train) everything, then print the results table."""
+    query = check_text(args.query, "the query")  # before minutes of training, not after
     start = time.perf_counter()
-    mode = "full" if args.full else "FAST"
-    step(f"loading the {mode} catalog (built on first use)", start)
+    step(f"loading the {'full' if args.full else 'FAST'} catalog (built on first use)", start)
     catalog = open_catalog(fast=not args.full, seed=args.seed)
     step("loading the encoders and the fusion tower (trained and cached on first use, about 1 min in FAST)", start)
     engine = SearchEngine.from_zoo(catalog, seed=args.seed)
     step(f"searching {len(engine.sku_ids):,} products", start)
-    try:
-        results = engine.search_text(args.query, lang=query_lang(args.query), k=args.k)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    results = engine.search_text(query, lang=query_lang(query), k=args.k)
     with pd.option_context("display.width", 160, "display.max_colwidth", 48):
         print(results.round(3).to_string(index=False))
     if not args.full and not os.environ.get(CATALOG_ENV):

@@ -39,6 +39,13 @@ def test_chinese_query_shows_chinese_titles(tiny_zoo, capsys):
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in row) for row in rows)
 
 
-def test_blank_query_is_an_error_with_a_fix(tiny_zoo, capsys):
+def test_blank_query_fails_at_once_with_a_fix(monkeypatch, capsys):
+    """Checked before the catalog and models load: a typo in the command must not cost a minute of training."""
+    monkeypatch.setattr(search, "open_catalog", lambda **_: pytest.fail("loaded the catalog for a blank query"))
     assert search.main(["   "]) == 2
-    assert "type a few words" in capsys.readouterr().err
+    assert "the query is empty; type a few words" in capsys.readouterr().err
+
+
+def test_bad_k_is_an_error_with_a_fix(tiny_zoo, capsys):
+    assert search.main(["red guitar", "--k", "0"]) == 2
+    assert "k=0 must be a whole number between 1 and the number of items" in capsys.readouterr().err
