@@ -1,6 +1,6 @@
 """Regression runner: execute the notebooks, collect their metrics, compare them with committed baselines.
 
-    python -m mmlab.run [--fast] [--seed N] [--resume] [--update-baselines] [notebooks ...]
+    python -m mmlab.run [--fast] [--seed N] [--resume] [--update-baselines] [--strict-budgets] [notebooks ...]
 
 Notebooks ``notebooks/NN_*.ipynb`` run in name order (or only those named on the command line, by name or
 prefix: ``00``, ``03_text``, ``notebooks/00_welcome.ipynb``). Each runs with papermill in a fresh ``python3``
@@ -30,10 +30,14 @@ Baselines (``tests/baselines/fast.json`` and ``full.json``, one per mode)::
 
 Tolerances are absolute. A metric *regresses* when it is worse than ``expected`` by more than ``tolerance``:
 below ``expected - tolerance`` for "higher" (higher is better), above ``expected + tolerance`` for "lower",
-``|actual - expected| > tolerance`` for "equal" (strings and booleans must match exactly). The run fails
-(exit code 1) when a notebook raises, exceeds its time budget, or a baseline metric regresses or is missing.
-Recorded metrics without a baseline entry are reported as "new" and do not fail; a notebook without a baseline
-entry gets the default budget (60 s FAST, 180 s full).
+``|actual - expected| > tolerance`` for "equal" (strings and booleans must match exactly). Direction "info"
+is shown beside the expected value and never fails: a choice such as "the best loss on validation" that
+rests on a margin smaller than the difference between machines. The run fails (exit code 1) when a notebook
+raises, or a baseline metric regresses or is missing. A notebook over its time budget is reported as a warning;
+with ``--strict-budgets`` (the maintainers' regression run) it fails the run too: budgets hold on the 2-core
+reference machine when it is otherwise idle, and a slower or busy laptop may exceed them. Recorded metrics
+without a baseline entry are reported as "new" and do not fail; a notebook without a baseline entry gets the
+default budget (60 s FAST, 180 s full).
 
 ``--update-baselines`` is the one way to refresh a baseline: for every notebook that ran without error it writes
 the current values as ``expected`` (floats rounded to 6 significant digits), keeping existing tolerances,
@@ -63,7 +67,7 @@ DEFAULT_BUDGET = {"fast": 60, "full": 180}  # seconds per notebook, DESIGN.md se
 # "Kernel is running over TCP without encryption" warning (local kernel, localhost only) once per notebook.
 KERNEL_QUIET = ["--IPKernelApp.log_level=ERROR"]
 FLOAT_TOLERANCE = 0.05  # relative default tolerance for new float metrics
-DIRECTIONS = ("higher", "lower", "equal")
+DIRECTIONS = ("higher", "lower", "equal", "info")
 
 
 @dataclass
@@ -83,7 +87,7 @@ class MetricCheck:
     """One metric compared with its baseline entry."""
 
     name: str
-    status: str  # "pass" | "regressed" | "missing" | "new"
+    status: str  # "pass" | "regressed" | "missing" | "new" | "info"
     actual: Any = None
     expected: Any = None
     tolerance: float | None = None
@@ -99,12 +103,21 @@ class Check:
     metrics: list[MetricCheck]
 
     @property
+    def over_budget(self) -> str | None:
+        """A warning if the notebook ran longer than its time budget, else None."""
+        r = self.result
+        if r.status == "ok" and r.seconds > self.budget:
+            return f"time budget exceeded: {r.seconds:.1f} s > {self.budget:g} s"
+        return None
+
+    @property
     def problems(self) -> list[str]:
-        """Human-readable reasons this notebook fails the regression run (empty if it passes)."""
+        """Human-readable reasons this notebook fails the regression run (empty if it passes); the time budget
+        is not among them (see ``over_budget``)."""
         r = self.result
         if r.status != "ok":
             return [f"notebook failed: {r.error}"]
-        out = [f"time budget exceeded: {r.seconds:.1f} s > {self.budget:g} s"] if r.seconds > self.budget else []
+        out = []
         for m in self.metrics:
             if m.status == "missing":
                 out.append(f"metric {m.name} missing (expected {_fmt(m.expected)}); was it recorded?")
@@ -122,6 +135,8 @@ def compare(actual: Any, spec: dict[str, Any]) -> str:
     direction = spec.get("direction", "equal")
     if direction not in DIRECTIONS:
         raise ValueError(f"baseline direction {direction!r} is invalid; use one of {DIRECTIONS}")
+    if direction == "info":
+        return "info"
     if isinstance(expected, (str, bool)) or isinstance(actual, (str, bool)):
         return "pass" if actual == expected else "regressed"
     diff = actual - expected
@@ -260,6 +275,8 @@ def _fmt(value: Any) -> str:
 
 
 def _describe(m: MetricCheck) -> str:
+    if m.direction == "info":
+        return f"{_fmt(m.expected)} (for information)"
     if m.direction == "equal":
         return f"{_fmt(m.expected)}" + (f" ± {m.tolerance:g}" if m.tolerance else "")
     return f"{_fmt(m.expected)} ({m.direction} is better, tolerance {m.tolerance:g})"
@@ -267,7 +284,7 @@ def _describe(m: MetricCheck) -> str:
 
 def _counts(c: Check) -> str:
     statuses = [m.status for m in c.metrics]
-    parts = [f"{statuses.count(s)} {s}" for s in ("pass", "regressed", "missing", "new") if s in statuses]
+    parts = [f"{statuses.count(s)} {s}" for s in ("pass", "info", "regressed", "missing", "new") if s in statuses]
     return ", ".join(parts) or "none"
 
 
@@ -275,10 +292,15 @@ def metrics_document(mode: str, seed: int, checks: list[Check]) -> dict[str, Any
     """The content of ``build/metrics.json``."""
     notebooks = {
         c.result.name: {"seconds": c.result.seconds, "status": c.result.status, "error": c.result.error,
-                        "metrics": c.result.metrics, "budget_seconds": c.budget, "problems": c.problems}
+                        "metrics": c.result.metrics, "budget_seconds": c.budget, "problems": c.problems,
+                        "warnings": [c.over_budget] if c.over_budget else []}
         for c in checks
     }
     return {"mode": mode, "seed": seed, "notebooks": notebooks}
+
+
+def _verdict(c: Check) -> str:
+    return "FAIL" if c.problems else "over budget" if c.over_budget else "pass"
 
 
 def summary_table(checks: list[Check]) -> str:
@@ -286,8 +308,7 @@ def summary_table(checks: list[Check]) -> str:
     rows = [("notebook", "status", "seconds/budget", "metrics", "verdict")]
     for c in checks:
         status = c.result.status + (" (resumed)" if c.result.resumed else "")
-        rows.append((c.result.name, status, f"{c.result.seconds:.1f}/{c.budget:g}", _counts(c),
-                     "FAIL" if c.problems else "pass"))
+        rows.append((c.result.name, status, f"{c.result.seconds:.1f}/{c.budget:g}", _counts(c), _verdict(c)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
     return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
@@ -295,7 +316,7 @@ def summary_table(checks: list[Check]) -> str:
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}
 td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}th{background:#f3f3f3}
-.pass{color:#176f2c}.new{color:#555}.FAIL,.regressed,.missing,.failed{color:#b00020;font-weight:bold}"""
+.pass{color:#176f2c}.new,.info{color:#555}.over{color:#a15c00}.FAIL,.regressed,.missing,.failed{color:#b00020;font-weight:bold}"""
 
 
 def report_html(mode: str, seed: int, checks: list[Check]) -> str:
@@ -306,8 +327,8 @@ def report_html(mode: str, seed: int, checks: list[Check]) -> str:
     summary = "".join(
         f"<tr><td><a href='html/{e(c.result.name)}.html'>{e(c.result.name)}</a></td>"
         f"<td class='{e(c.result.status)}'>{e(c.result.status)}</td><td>{c.result.seconds:.1f} / {c.budget:g}</td>"
-        f"<td>{e(_counts(c))}</td><td class='{'FAIL' if c.problems else 'pass'}'>"
-        f"{'<br>'.join(e(p) for p in c.problems) or 'pass'}</td></tr>"
+        f"<td>{e(_counts(c))}</td><td class='{_verdict(c).split()[0]}'>"
+        f"{'<br>'.join(e(p) for p in c.problems + ([c.over_budget] if c.over_budget else [])) or 'pass'}</td></tr>"
         for c in checks)
     metrics = "".join(
         f"<tr><td>{e(c.result.name)}</td><td>{e(m.name)}</td><td>{e(_fmt(m.expected))}</td>"
@@ -347,6 +368,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="SEED parameter passed to every notebook (default 0)")
     p.add_argument("--resume", action="store_true", help="skip notebooks whose previous result is still valid")
     p.add_argument("--update-baselines", action="store_true", help="write current metrics into the baseline")
+    p.add_argument("--strict-budgets", action="store_true",
+                   help="a notebook over its time budget fails the run (maintainers, on an idle reference machine)")
     p.add_argument("--cell-timeout", type=float, default=900, help="seconds one cell may run (default 900)")
     p.add_argument("--notebooks-dir", type=Path, default=ROOT / "notebooks")
     p.add_argument("--build-dir", type=Path, default=ROOT / "build")
@@ -415,8 +438,15 @@ def finish(results: list[Result], build: Path, baseline_path: Path, args: argpar
     _write_json(build / "metrics.json", metrics_document(mode, args.seed, checks))
     (build / "report.html").write_text(report_html(mode, args.seed, checks), encoding="utf-8")
     problems = [f"{c.result.name}: {p}" for c in checks for p in c.problems]
+    slow = [f"{c.result.name}: {c.over_budget}" for c in checks if c.over_budget]
+    if args.strict_budgets:
+        problems, slow = problems + slow, []
     print("\n" + summary_table(checks) + "\n")
     print("\n".join(["Problems:", *(f"  - {p}" for p in problems)]) if problems else "No regressions.")
+    if slow:
+        print("\n".join(["Over the time budget of the idle 2-core reference machine (a warning, not a failure; "
+                         "close other programs, or run with --strict-budgets to make it fail):",
+                         *(f"  - {p}" for p in slow)]))
     print(f"Report: {build / 'report.html'}")
     return 1 if problems else 0
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from mmlab.config import cache_dir, seed_everything
+from mmlab.config import TRAINING_THREADS, cache_dir, fixed_threads, seed_everything
 
 ZOO_VERSION = 1  # bump when the checkpoint format changes
 
@@ -57,10 +57,12 @@ def _load(model: torch.nn.Module, weights: Path, sidecar: Path) -> dict[str, Any
 
 def trained(name: str, config: dict[str, Any], data_version: str, build: Callable[[], torch.nn.Module],
             train: Callable[[torch.nn.Module], dict[str, Any]], seed: int = 0,
-            folder: Path | None = None) -> tuple[torch.nn.Module, dict[str, Any]]:
+            folder: Path | None = None, threads: int = TRAINING_THREADS) -> tuple[torch.nn.Module, dict[str, Any]]:
     """The model ``build()`` trained by ``train(model)`` (which returns a JSON-able summary), cached.
 
-    Returns ``(model, summary)``; ``summary["from_cache"]`` tells whether training was skipped.
+    Training runs on exactly ``threads`` CPU threads, whatever the caller's setting, so the weights do not depend
+    on the machine's core count. Returns ``(model, summary)``; ``summary["from_cache"]`` tells whether training
+    was skipped.
     """
     weights, sidecar = _paths(name, model_key(name, config, data_version), folder)
     seed_everything(seed)
@@ -69,7 +71,8 @@ def trained(name: str, config: dict[str, Any], data_version: str, build: Callabl
     if summary is not None:
         model.eval()
         return model, summary | {"from_cache": True}
-    summary = train(model)
+    with fixed_threads(threads):
+        summary = train(model)
     model.eval()
     weights.parent.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), weights)

@@ -80,10 +80,13 @@ def mel_filterbank(n_mels: int = N_MELS) -> np.ndarray:
 def log_mel(wave: np.ndarray, sr: int = SAMPLE_RATE, n_mels: int = N_MELS) -> np.ndarray:
     """Log-mel spectrogram, shape (n_mels, frames), in dB below the clip's loudest bin (0 to -TOP_DB).
 
-    frames = 1 + len(wave) // HOP (librosa centres the windows, padding half a window at each end).
+    frames = 1 + len(wave) // HOP (librosa centres the windows, padding half a window at each end). The filter
+    product runs in float64 and is rounded to float32: float32 BLAS kernels differ between CPUs in the last bit,
+    float64 ones far below what float32 keeps, so every machine gets the same spectrogram.
     """
-    power = np.abs(librosa.stft(check_wave(wave, sr), n_fft=N_FFT, hop_length=HOP)) ** 2
-    return librosa.power_to_db(mel_filterbank(n_mels) @ power, ref=np.max, top_db=TOP_DB)
+    power = np.abs(librosa.stft(check_wave(wave, sr), n_fft=N_FFT, hop_length=HOP)).astype(np.float64) ** 2
+    mel = (mel_filterbank(n_mels).astype(np.float64) @ power).astype(np.float32)
+    return librosa.power_to_db(mel, ref=np.max, top_db=TOP_DB)
 
 
 def cepstrum(spec: np.ndarray, n_mfcc: int = N_MFCC) -> np.ndarray:

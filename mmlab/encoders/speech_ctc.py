@@ -67,7 +67,7 @@ BLANK = "<blank>"
 _PHONEME_MODE = 0x02 | (ord("_") << 8)  # IPA, with "_" between phonemes (espeak_TextToPhonemes's phonememode)
 _TONE = re.compile(r"[0-9]|(?<=.)ɜ$")  # espeak-ng's cmn voice writes the tone on the vowel: "iɑ2", "aɜ", "o-5"
 _SWITCH = re.compile(r"\([a-z]+\)")  # "(en)...(cmn)" language switches inside a phoneme string
-FEATURES_VERSION = 1  # bump when the synthesis or feature code changes what cached features hold
+FEATURES_VERSION = 2  # bump when the synthesis or feature code changes what cached features hold
 ZH_CARRIERS_MIN = 3  # a Chinese carrier phrase (想买, 推荐) must wrap at least this many training queries
 
 # ---------------------------------------------------------------------------------------------------
