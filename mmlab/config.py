@@ -26,20 +26,35 @@ def cache_dir() -> Path:
     return path
 
 
-# The same instruction set on every x86 CPU: PyTorch's kernels (ATen), its matrix library (MKL, in conditional
-# numerical reproducibility mode: the same sums for any thread count) and its convolutions (oneDNN) otherwise pick
-# code paths by CPU (AVX-512 here, AVX2 on most laptops) and round differently. Set before PyTorch's first
-# operation (``import mmlab`` does it); a value already in the environment wins. Cost on an AVX-512 CPU: large
-# matrix products about 25 % slower, the workbook's small models about the same.
-PINNED_NUMERICS = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2,STRICT", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+# PyTorch's matrix library (MKL) and its convolutions (oneDNN) pick kernels by CPU model, and kernels round
+# differently: the same seed trained other weights on two 2-core machines of the same kind. Pinned here to one code
+# path per instruction-set class, so every AVX-512 CPU computes like every other AVX-512 CPU, and every AVX2 CPU
+# (most laptops) like every other AVX2 CPU; MKL in strict reproducibility mode also sums the same way for any
+# thread count. The two classes still differ from each other (pinning AVX-512 CPUs to AVX2 would make the
+# workbook's small models 30-60 % slower there); the baseline tolerances cover that difference.
+NUMERICS_CLASSES = {
+    "avx512": {"MKL_CBWR": "AVX512,STRICT", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE"},
+    "avx2": {"MKL_CBWR": "AVX2,STRICT", "ONEDNN_MAX_CPU_ISA": "AVX2"},
+}
+AVX512_FLAGS = {"avx512f", "avx512dq", "avx512bw", "avx512vl"}  # what PyTorch's own AVX-512 kernels need
 # Training runs on a fixed number of threads (``zoo.trained``): parallel reductions split their sums by thread
 # count, so the same weights come out on a 2-core and an 8-core machine.
 TRAINING_THREADS = 1
 
 
+def numerics_class(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """"avx512" if the CPU has the AVX-512 instructions PyTorch uses, else "avx2" (also where it cannot tell)."""
+    try:
+        flags = next(line for line in cpuinfo.read_text().splitlines() if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return "avx2"
+    return "avx512" if AVX512_FLAGS <= set(flags) else "avx2"
+
+
 def pin_numerics() -> None:
-    """Make PyTorch compute the same floating-point results on every x86 CPU (see ``PINNED_NUMERICS``)."""
-    for name, value in PINNED_NUMERICS.items():
+    """Pin MKL's and oneDNN's code paths to this CPU's class (see ``NUMERICS_CLASSES``); must run before PyTorch's
+    first operation (``import mmlab`` does it). A value already in the environment wins."""
+    for name, value in NUMERICS_CLASSES[numerics_class()].items():
         os.environ.setdefault(name, value)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from mmlab.config import cache_dir
+from mmlab.config import NUMERICS_CLASSES, cache_dir, numerics_class
 from mmlab.data.catalog import load_catalog
 
 TRAIN_AND_HASH = """
@@ -59,3 +59,28 @@ def test_recogniser_weights_do_not_depend_on_thread_settings(tmp_path: Path) -> 
     assert first["threads"] != second["threads"]
     assert first["val_per"] == second["val_per"]
     assert first["sha256"] == second["sha256"], f"weights differ between thread settings: {results}"
+
+
+@pytest.mark.parametrize("flags, expected", [
+    ("fpu sse2 avx avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl", "avx512"),
+    ("fpu sse2 avx avx2 fma", "avx2"),
+    ("fpu sse2 avx avx2 fma avx512f", "avx2"),  # AVX-512 foundation only: PyTorch stays on AVX2 there too
+])
+def test_numerics_class_follows_the_cpu_flags(tmp_path: Path, flags: str, expected: str) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+    assert numerics_class(cpuinfo) == expected
+
+
+def test_numerics_class_without_cpuinfo_is_avx2(tmp_path: Path) -> None:
+    assert numerics_class(tmp_path / "missing") == "avx2"
+
+
+def test_importing_mmlab_pins_the_numerics_and_respects_the_environment() -> None:
+    probe = "import os, mmlab; print(os.environ['MKL_CBWR'], os.environ['ONEDNN_MAX_CPU_ISA'])"
+    env = {k: v for k, v in os.environ.items() if k not in NUMERICS_CLASSES["avx2"]}
+    pinned = subprocess.run([sys.executable, "-c", probe], env=env, text=True, capture_output=True, check=True)
+    assert pinned.stdout.split() == list(NUMERICS_CLASSES[numerics_class()].values())
+    chosen = subprocess.run([sys.executable, "-c", probe], env=env | {"MKL_CBWR": "AVX2"}, text=True,
+                            capture_output=True, check=True)
+    assert chosen.stdout.split()[0] == "AVX2"
