@@ -1,4 +1,4 @@
-"""Benchmark: MiniMart catalog build and cached load, FAST and full, against the DESIGN section 6 budgets.
+"""Benchmark: MiniMart catalog build and cached load, FAST and full, against the budgets in docs/targets.md.
 
     .venv/bin/python benchmarks/catalog.py [--repeats N]
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from mmlab.data.catalog import load_catalog
 
-BUDGET_SECONDS = {"fast": 20, "full": 120}  # DESIGN.md section 6: catalog build, FAST / full
+BUDGET_SECONDS = {"fast": 20, "full": 120}  # docs/targets.md: catalog build, FAST / full
 
 
 def folder_megabytes(folder: Path) -> float:

@@ -62,7 +62,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_BUDGET = {"fast": 60, "full": 180}  # seconds per notebook, DESIGN.md section 6
+DEFAULT_BUDGET = {"fast": 60, "full": 180}  # seconds per notebook, see docs/targets.md
 # The kernel's own log (not the cells' output): only errors, so `make run` does not print ipykernel's harmless
 # "Kernel is running over TCP without encryption" warning (local kernel, localhost only) once per notebook.
 KERNEL_QUIET = ["--IPKernelApp.log_level=ERROR"]

@@ -1,5 +1,5 @@
-"""The workbook's results in one place: headline numbers against the quality targets of DESIGN.md section 7, and
-every quality metric the earlier notebooks recorded.
+"""The workbook's results in one place: headline numbers against the quality targets (docs/targets.md), and every
+quality metric the earlier notebooks recorded.
 
     table = target_table({"text.en.ndcg10": 0.93, ...}, {"text.en.ndcg10": ("BM25", 0.90), ...})
     earlier = earlier_metrics(metrics_folder(METRICS_PATH, FAST), exclude="08_retrieval_and_metrics")

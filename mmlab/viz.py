@@ -2,17 +2,22 @@
 
 Each figure function returns a matplotlib ``Figure`` that pyplot no longer tracks: a notebook shows it once when it
 is the cell's last value (or with ``display(fig)``), never twice, and figures made in a loop do not pile up.
+
+Importing this module also lets every matplotlib figure show Chinese (see ``use_cjk_font``).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import librosa
 import librosa.display
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Audio
+from matplotlib import font_manager
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -21,6 +26,36 @@ from mmlab.data.speech import SAMPLE_RATE
 N_MELS = 64  # mel bands in the spectrogram pictures
 N_FFT, HOP = 512, 160  # 32 ms windows every 10 ms: the usual framing for speech at 16 kHz
 TOP_DB = 80  # dynamic range shown, in dB below each clip's loudest point
+CJK_FONT = "Noto Sans CJK SC"  # the Simplified Chinese face of Noto Sans CJK (package noto-cjk-sans-otc, OFL-1.1)
+SYMBOL_FALLBACK = "DejaVu Sans"  # matplotlib's own font, for the few symbols Noto Sans CJK lacks (such as ✗)
+
+
+def use_cjk_font() -> str | None:
+    """Let matplotlib figures show Chinese; return the font file used, or None (with a warning) when it is missing.
+
+    Registers the Noto Sans CJK collection shipped by the ``noto-cjk-sans-otc`` package (pinned in
+    requirements.txt), puts its Simplified Chinese face first in ``font.sans-serif`` (it has Latin letters and
+    digits too) and DejaVu Sans after it in ``font.family`` as fallback for symbols the CJK font lacks. Runs once
+    when this module is imported; calling it again is harmless. ``seaborn.set_theme`` resets matplotlib's font
+    lists, so call this again after it when a figure shows Chinese.
+    """
+    try:
+        from noto_cjk_sans_otc import FONT_PATH
+    except ImportError:
+        warnings.warn("figures cannot show Chinese: the font package noto-cjk-sans-otc is not installed; "
+                      "install the pinned packages with `.venv/bin/pip install -r requirements.txt`", stacklevel=2)
+        return None
+    path = str(FONT_PATH)
+    if not any(entry.fname == path for entry in font_manager.fontManager.ttflist):
+        font_manager.fontManager.addfont(path)  # every face of the collection: CJK SC, TC, HK, JP, KR
+    rc = matplotlib.rcParams
+    rc["font.sans-serif"] = [CJK_FONT, *(name for name in rc["font.sans-serif"] if name != CJK_FONT)]
+    family = list(rc["font.family"])
+    rc["font.family"] = family + [name for name in ("sans-serif", SYMBOL_FALLBACK) if name not in family]
+    return path
+
+
+use_cjk_font()
 
 
 def _detached(fig: Figure) -> Figure:

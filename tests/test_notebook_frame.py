@@ -1,4 +1,4 @@
-"""Every committed notebook follows the frame of DESIGN.md section 4 and carries no outputs.
+"""Every committed notebook follows the workbook's notebook frame and carries no outputs.
 
 Frame: title; sections "Learning objectives", "Prerequisites", "Estimated run time" (FAST and full);
 a ``parameters``-tagged cell assigning literal FAST, SEED and METRICS_PATH; at least two "Exercise"

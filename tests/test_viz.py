@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -10,6 +12,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from IPython.display import Audio  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from mmlab import viz  # noqa: E402
@@ -55,3 +60,36 @@ def test_viz_bad_input() -> None:
         viz.show_audio(np.zeros((100, 2)))
     with pytest.raises(ValueError, match="silent"):
         viz.show_audio(np.zeros(100))
+
+
+def glyph_pixels(text: str) -> np.ndarray:
+    """``text`` drawn alone, large, in black on white by the Agg backend: the grey levels of the figure."""
+    fig = Figure(figsize=(1, 1), dpi=72)
+    fig.text(0.5, 0.5, text, fontsize=48, ha="center", va="center")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., 0].copy()
+
+
+def test_figures_show_chinese() -> None:
+    path = viz.use_cjk_font()  # already ran at import; again, in case another test reset the font lists
+    assert path is not None, "the CJK font package is not installed: pip install -r requirements.txt"
+    registered = sum(entry.fname == path for entry in font_manager.fontManager.ttflist)
+    viz.use_cjk_font()  # a second call registers nothing twice
+    assert sum(entry.fname == path for entry in font_manager.fontManager.ttflist) == registered
+    assert font_manager.findfont(font_manager.FontProperties(family=["sans-serif"])) == path
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # ✗ is not in Noto Sans CJK: it must come from the DejaVu Sans fallback
+        fig = viz.image_grid(images(2), titles=["蓝色手套", "红色T恤 ✓ ✗"], ncols=2)
+        fig.canvas.draw()
+        blue, glove = glyph_pixels("蓝"), glyph_pixels("手")
+    missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+    assert not missing, missing
+
+    assert (blue < 128).any() and (glove < 128).any(), "no ink drawn"
+    assert not np.array_equal(blue, glove), "two different characters drew the same (missing-glyph) box"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # two private-use characters no font has: the comparison can see tofu
+        assert np.array_equal(glyph_pixels("\ue000"), glyph_pixels("\ue001"))
