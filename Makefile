@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: setup run run-fast test unit notebooks student search baselines catalog assets clean
+.PHONY: setup run run-fast test unit notebooks student search baselines catalog models assets clean
 
 # (Re)create the venv only when it is missing or requirements.txt / pyproject.toml changed.
 $(STAMP): requirements.txt pyproject.toml
@@ -18,11 +18,11 @@ setup: $(STAMP)  ## only create .venv and install (about 3 minutes the first tim
 
 run: $(STAMP)  ## build the catalog, execute every notebook in full mode, compare with tests/baselines/full.json
 	$(PY) -m mmlab.data.catalog
-	$(PY) -m mmlab.run $(ARGS)
+	$(PY) -m tools.run $(ARGS)
 
 run-fast: $(STAMP)  ## the same in FAST mode against tests/baselines/fast.json
 	$(PY) -m mmlab.data.catalog --fast
-	$(PY) -m mmlab.run --fast $(ARGS)
+	$(PY) -m tools.run --fast $(ARGS)
 
 test: unit notebooks  ## unit tests, then every notebook under nbval in FAST mode
 
@@ -30,27 +30,30 @@ unit: $(STAMP)
 	$(PY) -m pytest tests
 
 # The CI edition: each notebook plus a cell per exercise proving the student's stub fails its check; the
-# solutions run strictly, so one that fails its check fails the test (see mmlab/editions.py).
+# solutions run strictly, so one that fails its check fails the test (see tools/editions.py).
 notebooks: $(STAMP)
 	rm -rf build/ci-notebooks
-	$(PY) -m mmlab.editions ci notebooks build/ci-notebooks
+	$(PY) -m tools.editions ci notebooks build/ci-notebooks
 	MMLAB_STRICT_EXERCISES=1 $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
 		-p no:cacheprovider build/ci-notebooks
 
 student: $(STAMP)  ## write the student edition (solutions replaced by stubs with hints) to student/
-	$(PY) -m mmlab.editions student notebooks student
+	$(PY) -m tools.editions student notebooks student
 
 Q ?= red wooden guitar
 search: $(STAMP)  ## your first search: make search Q="leather gloves" (FAST models, trained on first use)
-	$(PY) -m mmlab.search "$(Q)" $(ARGS)
+	$(PY) -m tools.search "$(Q)" $(ARGS)
 
 baselines: $(STAMP)  ## refresh tests/baselines/{full,fast}.json from a run (review the diff before committing)
-	$(PY) -m mmlab.run --update-baselines $(ARGS)
-	$(PY) -m mmlab.run --fast --update-baselines $(ARGS)
+	$(PY) -m tools.run --update-baselines $(ARGS)
+	$(PY) -m tools.run --fast --update-baselines $(ARGS)
 
 catalog: $(STAMP)  ## build (or load) the MiniMart catalog in both modes and print its figures
 	$(PY) -m mmlab.data.catalog --fast
 	$(PY) -m mmlab.data.catalog
+
+models: $(STAMP)  ## rewrite mmlab/models/ from the notebook cells marked #@save (after editing a model there)
+	$(PY) -m tools.saved_cells
 
 assets:  ## maintainers only: re-extract data/ from the pinned npm packages (needs npm and the network)
 	$(PYTHON) scripts/extract_assets.py

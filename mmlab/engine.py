@@ -36,7 +36,7 @@ from mmlab.data.byo import has
 from mmlab.data.catalog import Catalog
 from mmlab.encoders import audio, image, text
 from mmlab.encoders.speech_ctc import trained_recogniser
-from mmlab.fusion import WeightedSumFusion
+from mmlab.models.fusion import WeightedSumFusion
 from mmlab.retrieval import check_k
 from mmlab.towerdata import QUERY_KINDS, Products, Queries, product_features, query_features
 from mmlab.twotower import TowerConfig, TwoTower, trained_tower

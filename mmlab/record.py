@@ -1,4 +1,4 @@
-"""Record a notebook's key metrics so the regression runner (``python -m mmlab.run``) can check them.
+"""Record a notebook's key metrics so the regression runner (``python -m tools.run``) can check them.
 
 Usage in the last cell of a notebook::
 

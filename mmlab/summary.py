@@ -73,7 +73,7 @@ def earlier_metrics(folder: str | Path, exclude: str = "") -> pd.DataFrame:
     files = sorted(p for p in Path(folder).glob("[0-9][0-9]_*.json") if p.stem != exclude)
     if not files:
         raise FileNotFoundError(f"no metrics of earlier notebooks in {folder}: run them first with "
-                                "`python -m mmlab.run` (or `make run`), which writes build/metrics/<mode>/NN_name.json")
+                                "`python -m tools.run` (or `make run`), which writes build/metrics/<mode>/NN_name.json")
     rows = []
     for path in files:
         try:

@@ -30,15 +30,14 @@ from torch import Tensor, nn
 
 from mmlab import metrics, zoo
 from mmlab.data.catalog import Catalog
-from mmlab.fusion import AttentionFusion, ConcatFusion, GatedFusion, WeightedSumFusion, modality_dropout
 from mmlab.losses import InfoNCELoss, SigmoidLoss, TripletLoss
+from mmlab.models.fusion import FUSIONS, ConcatFusion, GatedFusion, modality_dropout
 from mmlab.towerdata import PRODUCT_MODALITIES, QUERY_KINDS, Products, Queries
 from mmlab.train import batch_rows, fit
 
-FUSIONS = {"concat": ConcatFusion, "weighted_sum": WeightedSumFusion, "attention": AttentionFusion}
 COMPOSITIONS = ("gated", "concat", "photo_only")
 LOSSES = ("infonce", "sigmoid", "triplet_sum", "triplet_hardest", "triplet_semi_hard")
-VERSION = 1  # part of every checkpoint key: bump when a code change alters what training produces
+VERSION = 2  # part of every checkpoint key, with the code of the fusers: bump when training itself changes
 
 
 @dataclass(frozen=True)
@@ -94,14 +93,15 @@ def build_loss(config: TowerConfig) -> nn.Module:
 class QueryTower(nn.Module):
     """One small module per query kind, all mapping into the shared ``dim``-dimensional space."""
 
-    def __init__(self, image_dim: int, text_dim: int, dim: int, composition: str = "gated") -> None:
+    def __init__(self, image_dim: int, text_dim: int, dim: int, composition: str = "gated",
+                 gated: type[nn.Module] = GatedFusion, concat: type[nn.Module] = ConcatFusion) -> None:
         super().__init__()
         self.composition = composition
         self.text, self.voice, self.image = nn.Linear(text_dim, dim), nn.Linear(text_dim, dim), nn.Linear(image_dim, dim)
         if composition == "gated":
-            self.composed = GatedFusion(image_dim, text_dim, dim)
+            self.composed = gated(image_dim, text_dim, dim)
         elif composition == "concat":
-            self.composed = ConcatFusion({"image": image_dim, "text": text_dim}, dim)
+            self.composed = concat({"image": image_dim, "text": text_dim}, dim)
         else:
             self.composed = nn.Linear(image_dim, dim)  # "photo_only": the modifier text is ignored
 
@@ -137,14 +137,19 @@ def start_as_identity(layer: nn.Linear) -> None:
 
 
 class TwoTower(nn.Module):
-    """Query tower + product fuser + the loss (whose temperature is a parameter of the model)."""
+    """Query tower + product fuser + the loss (whose temperature is a parameter of the model).
+
+    ``fusions`` and ``gated`` are the fuser classes to build from (those of ``mmlab.models.fusion`` by default; a
+    notebook passes the ones it writes)."""
 
     def __init__(self, config: TowerConfig, product_dims: dict[str, int], query_image_dim: int,
-                 query_text_dim: int) -> None:
+                 query_text_dim: int, fusions: dict[str, type[nn.Module]] = FUSIONS,
+                 gated: type[nn.Module] = GatedFusion) -> None:
         super().__init__()
         self.config = config
-        self.fuser = FUSIONS[config.fusion]({m: product_dims[m] for m in config.modalities}, config.dim)
-        self.queries = QueryTower(query_image_dim, query_text_dim, config.dim, config.composition)
+        self.fuser = fusions[config.fusion]({m: product_dims[m] for m in config.modalities}, config.dim)
+        self.queries = QueryTower(query_image_dim, query_text_dim, config.dim, config.composition, gated,
+                                  fusions["concat"])
         self.loss = build_loss(config)
         if config.identity_init:
             linears = [*self.fuser.projections.values(), self.queries.text, self.queries.voice, self.queries.image]
@@ -235,14 +240,24 @@ def features_hash(products: Products, queries: Queries) -> str:
     return digest.hexdigest()[:16]
 
 
+def fuser_classes(config: TowerConfig, fusions: dict[str, type[nn.Module]],
+                  gated: type[nn.Module]) -> list[type[nn.Module]]:
+    """The fuser classes a tower of ``config`` is built from (their code is part of its checkpoint key)."""
+    composer = {"gated": [gated], "concat": [fusions["concat"]], "photo_only": []}[config.composition]
+    return [fusions[config.fusion], *composer]
+
+
 def trained_tower(catalog: Catalog, products: Products, queries: Queries, config: TowerConfig, seed: int = 0,
-                  progress: bool = False) -> tuple[TwoTower, dict[str, Any]]:
-    """A trained :class:`TwoTower`, from the zoo if this config was trained on these features before."""
+                  progress: bool = False, fusions: dict[str, type[nn.Module]] = FUSIONS,
+                  gated: type[nn.Module] = GatedFusion) -> tuple[TwoTower, dict[str, Any]]:
+    """A trained :class:`TwoTower` built from ``fusions`` and ``gated``, from the zoo if this config was trained on
+    these features with the same fuser code before (an edited fuser retrains, an unchanged one loads)."""
     dims = {m: x.shape[1] for m, x in products.features.items()}
     query_dims = (queries.image.shape[1], queries.text.shape[1])
-    key = asdict(config) | {"seed": seed, "version": VERSION}
+    code = zoo.code_fingerprint(*fuser_classes(config, fusions, gated), QueryTower, TwoTower, train_tower)
+    key = asdict(config) | {"seed": seed, "version": VERSION, "code": code}
     return zoo.trained("twotower", key, catalog.fingerprint() + features_hash(products, queries),
-                       build=lambda: TwoTower(config, dims, *query_dims),
+                       build=lambda: TwoTower(config, dims, *query_dims, fusions, gated),
                        train=lambda m: train_tower(m, catalog, products, queries, seed, progress), seed=seed)
 
 

@@ -8,8 +8,13 @@ the sha256 of the weights file and the training summary. A checkpoint whose chec
 
 from __future__ import annotations
 
+import ast
+import dis
 import hashlib
+import inspect
 import json
+import textwrap
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +24,74 @@ import torch
 from mmlab.config import TRAINING_THREADS, cache_dir, fixed_threads, seed_everything
 
 ZOO_VERSION = 1  # bump when the checkpoint format changes
+
+
+def _function_key(function: types.FunctionType) -> str:
+    """What a function does, without where it was written: the syntax tree of its source, docstrings dropped.
+
+    A class defined in a notebook cell and the same text in an mmlab module give the same key (their bytecode
+    differs: CPython compiles a call on an imported module differently when the import is in the same file)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):  # no source (built on the fly): fall back to the bytecode
+        return repr((function.__code__.co_code, function.__code__.co_consts, function.__code__.co_names))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+def _members(obj: type | Callable) -> list[tuple[str, Any]]:
+    """``(name, member)`` of a class and of its own base classes (PyTorch's left out), or of one function."""
+    if not isinstance(obj, type):
+        return [(obj.__qualname__, obj)]
+    owners = [obj, *(c for c in obj.__mro__[1:] if c is not object and not c.__module__.startswith("torch"))]
+    return [(f"{owner.__qualname__}.{name}", member) for owner in owners for name, member in vars(owner).items()]
+
+
+def _functions(obj: type | Callable) -> list[types.FunctionType]:
+    members = [getattr(m, "fget", None) or getattr(m, "__func__", m) for _, m in _members(obj)]
+    return [m for m in members if isinstance(m, types.FunctionType)]
+
+
+def code_closure(*objects: type | Callable) -> list[type | Callable]:
+    """``objects`` and every class or function of their own module that their code names, transitively (a model's
+    blocks and helpers: ``SpeechCTC`` -> ``ConvBlock`` -> ``valid_mask``), ordered by name: the same list for the
+    classes written in a notebook and for their copy in ``mmlab.models``."""
+    found: dict[str, type | Callable] = {}
+    todo = list(objects)
+    while todo:
+        obj = todo.pop()
+        if obj.__qualname__ in found:
+            continue
+        found[obj.__qualname__] = obj
+        for function in _functions(obj):
+            codes = [function.__code__]
+            while codes:
+                code = codes.pop()
+                codes += [c for c in code.co_consts if isinstance(c, types.CodeType)]  # comprehensions, lambdas
+                for instruction in dis.get_instructions(code):
+                    named = function.__globals__.get(instruction.argval) \
+                        if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME") else None
+                    if isinstance(named, (type, types.FunctionType)) and named.__module__ == obj.__module__:
+                        todo.append(named)
+    return [found[name] for name in sorted(found)]
+
+
+def code_fingerprint(*objects: type | Callable) -> str:
+    """A short hash of the code of classes and functions and of everything of their module they use
+    (``code_closure``): part of a checkpoint key, so an edited model retrains and an unchanged one loads."""
+    parts = []
+    for obj in code_closure(*objects):
+        for name, member in sorted(_members(obj), key=lambda item: item[0]):
+            function = getattr(member, "fget", None) or getattr(member, "__func__", member)
+            if isinstance(function, types.FunctionType):
+                parts.append((name, _function_key(function), repr(function.__defaults__)))
+            elif not name.rsplit(".", 1)[-1].startswith("__") and isinstance(member, (int, float, str, tuple, bool)):
+                parts.append((name, repr(member)))
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
 def model_key(name: str, config: dict[str, Any], data_version: str) -> str:

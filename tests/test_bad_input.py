@@ -28,11 +28,12 @@ import soundfile as sf
 import torch
 from PIL import Image
 
-from mmlab import ann, augment, config, engine, fusion, hybrid, losses, metrics, preprocess, retrieval, run, space, zoo
+from mmlab import ann, augment, config, engine, hybrid, losses, metrics, preprocess, retrieval, space, zoo
 from mmlab.data import byo, catalog as catalog_module, reviews, speech
 from mmlab.encoders import audio, image, speech_ctc, text, tokenizers
 from mmlab.towerdata import Products
 from mmlab.twotower import TowerConfig
+from tools import run
 
 CATEGORIES = ("files", "shapes", "dtypes", "ranges", "empty", "language", "unknown")
 
@@ -130,7 +131,7 @@ def _cache_dir_on_a_file() -> object:
 
 
 def _cli(*argv: str) -> None:
-    """Run ``python -m mmlab.run`` in-process; a non-zero exit becomes an error holding what it printed."""
+    """Run ``python -m tools.run`` in-process; a non-zero exit becomes an error holding what it printed."""
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         code = run.main(list(argv))
@@ -142,15 +143,6 @@ def _notebooks_dir() -> list[str]:
     _file("nbs/00_welcome.ipynb", "{}")
     _file("nbs/01_catalog.ipynb", "{}")
     return ["--notebooks-dir", "nbs", "--build-dir", "build", "--baselines-dir", "baselines"]
-
-
-def _fuser() -> fusion.WeightedSumFusion:
-    torch.manual_seed(0)
-    return fusion.WeightedSumFusion({"image": 4, "text": 4}, dim=4)
-
-
-def _features(text_dim: int = 4) -> dict[str, torch.Tensor]:
-    return {"image": torch.ones(2, 4), "text": torch.ones(2, text_dim)}
 
 
 def _products() -> Products:
@@ -231,13 +223,6 @@ CASES = [
     Case("metrics-rankings-vs-relevance", "shapes",
          lambda: metrics.ndcg_at_k([["a"], ["b"]], [{"a": 2}], k=1), ValueError,
          r"2 rankings but 1 relevance dicts", r"pass one per query, in order"),
-    Case("fusion-feature-width", "shapes", lambda: _fuser()(_features(text_dim=3)), ValueError,
-         r"features\['text'\] must have shape \(2, 4\), got \(2, 3\)", r"one 4-dimensional row per SKU"),
-    Case("fusion-mask-columns", "shapes", lambda: _fuser()(_features(), torch.ones(2, 3, dtype=torch.bool)),
-         ValueError, r"mask must have shape \(batch, 2\), got \(2, 3\)", r"one column per modality"),
-    Case("gated-rows-mismatch", "shapes",
-         lambda: fusion.GatedFusion(4, 4, 4)(torch.ones(2, 4), torch.ones(3, 4)), ValueError,
-         r"image_emb has 2 rows but text_emb 3", r"pair them row by row"),
     Case("loss-batch-mismatch", "shapes", lambda: losses.InfoNCELoss()(torch.randn(3, 4), torch.randn(2, 4)),
          ValueError, r"got 3 queries and 2 items", r"pass one item per query"),
     Case("photos-channels-last", "shapes", lambda: image.check_photos(torch.rand(2, 16, 16, 3)), ValueError,
@@ -249,9 +234,6 @@ CASES = [
     Case("pad-features-n-mels", "shapes",
          lambda: audio.pad_features([np.zeros((40, 5), np.float32), np.zeros((20, 5), np.float32)]), ValueError,
          r"specs\[1\] has shape \(20, 5\) but specs\[0\] \(40, 5\)", r"compute every spectrogram with the same n_mels"),
-    Case("ctc-lengths", "shapes",
-         lambda: speech_ctc.SpeechCTC(5, channels=4, hidden=4)(torch.zeros(2, audio.N_MELS, 9), torch.tensor([9])),
-         ValueError, r"one length per clip, got \(2, 40, 9\) and \(1,\)", r"build them with pad_features"),
     Case("text-ids-vs-mask", "shapes",
          lambda: _tiny_text_encoder()(torch.ones(2, 3, dtype=torch.long), torch.ones(2, 4, dtype=torch.bool)),
          ValueError, r"ids and mask must both be \(batch, length\), got \(2, 3\) and \(2, 4\)",
@@ -262,8 +244,6 @@ CASES = [
          r"photo is 4x4 pixels", r"it needs at least 8x8"),
 
     # -- dtypes -------------------------------------------------------------------------------------------------
-    Case("fusion-float-mask", "dtypes", lambda: _fuser()(_features(), torch.ones(2, 2)), TypeError,
-         r"mask must be a bool tensor", r"mask\.bool\(\)"),
     Case("loss-int-embeddings", "dtypes",
          lambda: losses.InfoNCELoss()(torch.ones(2, 4, dtype=torch.long), torch.ones(2, 4)), TypeError,
          r"queries must be a float tensor, got torch\.int64", r"queries\.float\(\)"),
@@ -308,9 +288,6 @@ CASES = [
          r"margin must be > 0, got 0", r"pass a positive margin such as 0\.2"),
     Case("sigmoid-negative-scale", "ranges", lambda: losses.SigmoidLoss(scale=-1), ValueError,
          r"scale must be > 0, got -1", r"pass a positive scale such as 10"),
-    Case("dropout-probability", "ranges",
-         lambda: fusion.modality_dropout(torch.ones(2, 2, dtype=torch.bool), p=1.5), ValueError,
-         r"p must be a probability in \[0, 1\], got 1\.5", r"e\.g\. p=0\.3"),
     Case("augment-probability", "ranges", lambda: augment.random_deletion(["red", "mug"], RNG(0), p=2),
          ValueError, r"p must be a probability in \[0, 1\], got 2", r"e\.g\. p=0\.1"),
     Case("time-stretch-rate", "ranges", lambda: augment.time_stretch(np.zeros(16_000, np.float32), rate=10),
@@ -361,10 +338,6 @@ CASES = [
          r"query 0 has no relevant item", r"drop it first"),
     Case("search-empty-items", "empty", lambda: retrieval.search(np.ones((1, 3)), np.ones((0, 3)), k=1),
          ValueError, r"items is empty \(shape \(0, 3\)\)", r"pass at least one vector"),
-    Case("fusion-no-modalities", "empty", lambda: fusion.WeightedSumFusion({}, dim=4), ValueError,
-         r"modalities must name at least one modality", r"e\.g\. \{'image': 128, 'text': 128\}"),
-    Case("fusion-all-masked", "empty", lambda: _fuser()(_features(), torch.tensor([[True, True], [False, False]])),
-         ValueError, r"rows \[1\] have every modality masked", r"drop it from the catalog or give it a title"),
     Case("hybrid-no-rankers", "empty", lambda: hybrid.hybrid_ranker([]), ValueError,
          r"got 0 rankers", r"pass e\.g\. \[bm25\.rank, dense_rank\]"),
     Case("channel-stats-no-images", "empty", lambda: preprocess.channel_stats([]), ValueError,

@@ -28,7 +28,7 @@ def test_notebooks_07_09_10_run_on_your_own_catalog(tmp_path):
     (tmp_path / "no-baselines").mkdir()
     env = os.environ | {CATALOG_ENV: str(shop), "MMLAB_CACHE": str(tmp_path / "cache"),
                         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, "-m", "mmlab.run", "--fast", "07", "09", "10", "--build-dir",
+    done = subprocess.run([sys.executable, "-m", "tools.run", "--fast", "07", "09", "10", "--build-dir",
                            str(tmp_path / "build"), "--baselines-dir", str(tmp_path / "no-baselines")],
                           env=env, capture_output=True, text=True, cwd=ROOT)
     report = tmp_path / "build" / "metrics.json"

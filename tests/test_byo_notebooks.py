@@ -89,7 +89,7 @@ def test_notebooks_02_03_06_08_run_on_your_own_catalog(tmp_path):
     (tmp_path / "no-baselines").mkdir()
     env = os.environ | {CATALOG_ENV: str(shop), "MMLAB_CACHE": str(tmp_path / "cache"),
                         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, "-m", "mmlab.run", "--fast", *NOTEBOOKS, "--build-dir",
+    done = subprocess.run([sys.executable, "-m", "tools.run", "--fast", *NOTEBOOKS, "--build-dir",
                            str(tmp_path / "build"), "--baselines-dir", str(tmp_path / "no-baselines")],
                           env=env, capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -1,4 +1,4 @@
-"""Student and CI editions of the notebooks (mmlab.editions) and strict exercise checks."""
+"""Student and CI editions of the notebooks (tools.editions) and strict exercise checks."""
 
 from pathlib import Path
 
@@ -6,8 +6,8 @@ import nbformat
 import pytest
 
 from mmlab.config import ROOT
-from mmlab.editions import BEGIN, END, exercises, student_notebook, student_source, verify_stub, write_edition
-from mmlab.exercises.common import ExerciseFailed, attempt, strict_exercises, verdict
+from tools.editions import BEGIN, END, exercises, student_notebook, student_source, write_edition
+from mmlab.exercises.common import ExerciseFailed, attempt, strict_exercises, verdict, verify_stub
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CELL = '''def double(x):

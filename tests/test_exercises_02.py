@@ -12,6 +12,7 @@ from torch import nn
 
 from helpers import assert_fails, assert_passes, stub
 from mmlab.exercises import image as exercises
+from mmlab.models.image import ConvBlock
 
 
 # --- 02, exercise 1: a conv block
@@ -24,6 +25,10 @@ def conv_block(c_in: int, c_out: int) -> nn.Module:
 
 def test_conv_block_passes_a_correct_answer(capsys):
     assert_passes(capsys, exercises.check_conv_block(conv_block))
+
+
+def test_the_block_of_the_small_cnn_is_a_correct_answer(capsys):
+    assert_passes(capsys, exercises.check_conv_block(ConvBlock))
 
 
 def test_conv_block_accepts_a_conv_with_bias(capsys):

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from mmlab.exercises.fusion import check_modality_weights, check_paired_bootstrap
-from mmlab.fusion import WeightedSumFusion
+from mmlab.models.fusion import WeightedSumFusion
 
 
 def stub(*args):

@@ -1,18 +1,26 @@
-"""Image encoders: shapes and unit norms, gradients, offline pretrained weights, the zoo cache, a tiny training run
-and clear errors on bad input."""
+"""Image encoders: shapes and unit norms, gradients, offline pretrained weights, the zoo cache, a tiny training run,
+checkpoints keyed by the code of the classes notebook 02 writes, and clear errors on bad input."""
 
 from __future__ import annotations
 
+import json
+import linecache
 import socket
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from mmlab import zoo
 from mmlab.data.catalog import Catalog, load_catalog
 from mmlab.encoders import image
+from mmlab.models import image as models
+from mmlab.models.image import ProjectionHead, SmallCNN
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +47,7 @@ def effnet() -> image.EfficientNetLite0:
 
 ENCODERS = {
     "pixels": lambda: image.RawPixels(size=16),
-    "cnn": lambda: image.SmallCNN(dim=32, widths=(8, 16, 16, 32), size=32),
+    "cnn": lambda: SmallCNN(dim=32, widths=(8, 16, 16, 32), size=32),
     "resnet18": lambda: image.ResNet18(dim=32, size=32),
 }
 
@@ -54,13 +62,13 @@ def test_encoders_give_unit_vectors(name: str, photos: torch.Tensor) -> None:
 def test_efficientnet_and_head_give_unit_vectors(effnet: image.EfficientNetLite0, photos: torch.Tensor) -> None:
     assert effnet(photos).shape == (3, 1280)
     assert torch.allclose(effnet(photos).norm(dim=1), torch.ones(3), atol=1e-5)
-    model = image.EfficientNetWithHead(effnet, image.ProjectionHead(1280, dim=16, hidden=32))
+    model = image.EfficientNetWithHead(effnet, ProjectionHead(1280, dim=16, hidden=32))
     assert model(photos).shape == (3, 16)
     assert torch.allclose(model(photos).norm(dim=1), torch.ones(3), atol=1e-5)
 
 
 def test_gradients_reach_every_cnn_layer(photos: torch.Tensor) -> None:
-    model = image.SmallCNN(dim=16, widths=(8, 16, 16, 32), size=32).train()
+    model = SmallCNN(dim=16, widths=(8, 16, 16, 32), size=32).train()
     vectors = model(torch.cat([photos, photos.flip(-1)]))
     loss = image.contrastive_loss(vectors[:3], vectors[3:], torch.arange(3), temperature=0.1)
     loss.backward()
@@ -141,7 +149,7 @@ def test_head_on_cached_features_matches_the_full_model(catalog: Catalog, zoo_ca
 ])
 def test_bad_photos_raise_clear_errors(bad, error: type, words: str) -> None:
     with pytest.raises(error, match=words.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
-        image.SmallCNN(dim=8, widths=(4, 4, 4, 4))(bad)
+        image.embed(SmallCNN(dim=8, widths=(4, 4, 4, 4)), bad)
 
 
 def test_photos_to_tensor_rejects_mixed_sizes_and_non_images() -> None:
@@ -160,14 +168,67 @@ def test_unknown_settings_and_wrong_features_raise(catalog: Catalog) -> None:
         image.trained_image_encoder(catalog, "vgg")
     with pytest.raises(ValueError, match="unknown setting"):
         image.trained_image_encoder(catalog, "cnn", epoch=3)
-    with pytest.raises(ValueError, match="1280"):
-        image.ProjectionHead()(torch.zeros(2, 512))
+    with pytest.raises(AssertionError, match="1280"):
+        ProjectionHead()(torch.zeros(2, 512))
+    with pytest.raises(TypeError, match="the class, not an instance"):
+        image.trained_image_encoder(catalog, "cnn", model_class=SmallCNN())
     with pytest.raises(ValueError, match="unknown split"):
         image.image_queries(catalog, "training")
 
 
+def _notebook_classes(old: str = "", new: str = "") -> dict:
+    """The classes of notebook 02's saved cells (with ``old`` replaced by ``new``), run as the notebook runs them:
+    in ``__main__``, cell by cell."""
+    namespace = {"__name__": "__main__"}
+    cells = json.loads((ROOT / "notebooks" / "02_image_encoder.ipynb").read_text(encoding="utf-8"))["cells"]
+    for number, cell in enumerate(cells):
+        source = "".join(cell["source"]).replace(old, new) if old else "".join(cell["source"])
+        if cell["cell_type"] == "code" and source.startswith("#@save models/image.py"):
+            name = f"/tmp/ipykernel_test/02_image_encoder-{number}.py"
+            linecache.cache[name] = (len(source), None, source.splitlines(keepends=True), name)
+            exec(compile(source, name, "exec"), namespace)
+    return namespace
+
+
+def _keys(monkeypatch: pytest.MonkeyPatch, kind: str, **classes: type) -> dict[str, dict]:
+    """The zoo key ``trained_image_encoder`` uses for each named model class (nothing is trained)."""
+    keys: dict[str, dict] = {}
+    catalog = SimpleNamespace(fast=True, fingerprint=lambda: "catalog")
+    for name, model_class in classes.items():
+        def remember(model_name, key, data, build, train, seed=0, threads=1, name=name):
+            keys[name] = key
+            return build(), {}
+        monkeypatch.setattr(zoo, "trained", remember)
+        image.trained_image_encoder(catalog, kind, progress=False, model_class=model_class)
+    return keys
+
+
+def test_the_notebook_classes_are_the_mmlab_classes(monkeypatch: pytest.MonkeyPatch) -> None:
+    cells = _notebook_classes()
+    for name in ("Standardise", "ConvBlock", "SmallCNN", "ProjectionHead"):
+        assert cells[name] is not getattr(models, name)
+        assert zoo.code_fingerprint(cells[name]) == zoo.code_fingerprint(getattr(models, name)), name
+    keys = _keys(monkeypatch, "cnn", notebook=cells["SmallCNN"], default=None)
+    assert keys["notebook"] == keys["default"], "an unchanged notebook class must load the checkpoint of mmlab's"
+    keys = _keys(monkeypatch, "efficientnet_head", notebook=cells["ProjectionHead"], default=None)
+    assert keys["notebook"] == keys["default"]
+
+
+@pytest.mark.parametrize("old, new", [
+    ("nn.ReLU(inplace=True),", "nn.GELU(),"),  # in the conv block, which SmallCNN builds
+    ("x = x.mean(dim=(2, 3))", "x = x.amax(dim=(2, 3))"),  # in SmallCNN itself
+    ("(0.25, 0.25, 0.25)) -> None:", "(0.5, 0.5, 0.5)) -> None:"),  # in its standardisation
+])
+def test_an_edited_cnn_gets_another_checkpoint_key(monkeypatch: pytest.MonkeyPatch, old: str, new: str) -> None:
+    edited = _notebook_classes(old, new)
+    keys = _keys(monkeypatch, "cnn", default=None, edited=edited["SmallCNN"])
+    assert keys["edited"]["code"] != keys["default"]["code"]
+    assert {k: v for k, v in keys["edited"].items() if k != "code"} == \
+        {k: v for k, v in keys["default"].items() if k != "code"}
+
+
 def test_standardise_rejects_bad_statistics() -> None:
-    layer = image.Standardise()
+    layer = models.Standardise()
     layer.set_stats([0.5, 0.4, 0.3], [0.2, 0.2, 0.2])
     assert torch.allclose(layer(torch.full((1, 3, 2, 2), 0.5))[0, :, 0, 0], torch.tensor([0.0, 0.5, 1.0]))
     with pytest.raises(ValueError, match="positive std"):

@@ -1,4 +1,4 @@
-"""Tests of the regression runner (mmlab.run) and the metric recorder (mmlab.record).
+"""Tests of the regression runner (tools.run) and the metric recorder (mmlab.record).
 
 The comparison logic is tested with pure functions. End to end, two tiny notebooks (one passes, one raises)
 are executed once per module; later tests re-check those results against edited baselines with ``--resume``,
@@ -20,7 +20,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from mmlab import run
+from tools import run
 from mmlab.record import Recorder
 
 ROOT = Path(run.__file__).resolve().parent.parent
@@ -50,7 +50,7 @@ def dirs(ws: Path) -> list[str]:
 
 
 def run_cli(ws: Path, *args: object) -> tuple[int, str]:
-    """Run ``python -m mmlab.run`` in-process on workspace ``ws``; return (exit code, stdout)."""
+    """Run ``python -m tools.run`` in-process on workspace ``ws``; return (exit code, stdout)."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = run.main([str(a) for a in args] + dirs(ws))
@@ -231,7 +231,7 @@ def test_failing_notebook_fails_the_run_and_names_the_error(workspace: tuple[Pat
     assert broken["status"] == "failed"
     assert "ValueError: deliberate failure" in broken["error"]
     assert re.search(r"in cell In \[\d+\]; the traceback is in .*02_broken\.ipynb", broken["error"])
-    assert "rerun only this notebook: python -m mmlab.run --fast 02" in broken["error"]
+    assert "rerun only this notebook: python -m tools.run --fast 02" in broken["error"]
     assert "ValueError: deliberate failure" in out
     assert "ValueError: deliberate failure" in (ws / "build" / "report.html").read_text()
 

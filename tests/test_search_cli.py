@@ -1,9 +1,9 @@
-"""``python -m mmlab.search``: the README's first search, with the tiny engine of test_engine (no training)."""
+"""``python -m tools.search``: the README's first search, with the tiny engine of test_engine (no training)."""
 
 import pytest
 from test_engine import random_products, tiny_engine
 
-from mmlab import search
+from tools import search
 from mmlab.data.catalog import load_catalog
 from mmlab.engine import SearchEngine
 

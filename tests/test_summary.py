@@ -31,7 +31,7 @@ def test_earlier_metrics_keeps_quality_numbers(tmp_path):
 
 
 def test_earlier_metrics_missing_and_corrupt(tmp_path):
-    with pytest.raises(FileNotFoundError, match="mmlab.run"):
+    with pytest.raises(FileNotFoundError, match="tools.run"):
         earlier_metrics(tmp_path / "nowhere")
     (tmp_path / "02_image.json").write_text("{not json")
     with pytest.raises(ValueError, match="02_image.json"):

@@ -1,17 +1,26 @@
 """The learned recogniser: espeak-ng phonemes, the CTC model over clips of any length (padding cannot change a
 clip's output), greedy decoding, the lexicon decoder (exact and noisy phonemes, words run together), TRAIN-only
-lexicon and training speech, and a tiny training run that learns."""
+lexicon and training speech, a tiny training run that learns, and the checkpoint key of the model notebook 05 writes
+(the same as mmlab's copy, another one once the model is edited)."""
 
 from __future__ import annotations
+
+import json
+import linecache
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from mmlab import zoo
 from mmlab.data import speech
 from mmlab.data.catalog import load_catalog
 from mmlab.encoders import audio
 from mmlab.encoders import speech_ctc as sc
+from mmlab.models.speech import SpeechCTC, ctc_loss, greedy_ids
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "05_voice_queries.ipynb"
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +56,7 @@ def test_vocab_round_trip(vocab) -> None:
 
 def test_padding_does_not_change_a_clip_output(vocab) -> None:
     torch.manual_seed(0)
-    model = sc.SpeechCTC(len(vocab), channels=16, hidden=8).eval()
+    model = SpeechCTC(len(vocab), channels=16, hidden=8).eval()
     rng = np.random.default_rng(0)
     specs = [rng.normal(size=(audio.N_MELS, n)).astype(np.float32) for n in (7, 50, 123, 200)]
     with torch.no_grad():
@@ -56,15 +65,16 @@ def test_padding_does_not_change_a_clip_output(vocab) -> None:
             alone, n = model(*audio.pad_features([spec]))
             assert n.item() == lengths[i].item() == (spec.shape[1] - 1) // model.features[0].conv.stride[0] + 1
             torch.testing.assert_close(together[i, :n.item()], alone[0], atol=1e-5, rtol=1e-5)
-    with pytest.raises(ValueError, match="pad_features"):
+    with pytest.raises(AssertionError, match="pad_features"):
         model(torch.zeros(2, audio.N_MELS, 5), torch.tensor([5]))
+    assert SpeechCTC(3).features[0].conv.in_channels == audio.N_MELS  # the default n_mels is the features' bands
 
 
 def test_greedy_ctc_merges_repeats_then_drops_blanks() -> None:
     path = torch.tensor([[0, 0, 5, 5, 0, 5, 7, 7, 0]])
     log_probs = torch.nn.functional.one_hot(path, 9).float()
-    assert sc.greedy_ids(log_probs, torch.tensor([9])) == [[5, 5, 7]]
-    assert sc.greedy_ids(log_probs, torch.tensor([4])) == [[5]]  # frames past the length are ignored
+    assert greedy_ids(log_probs, torch.tensor([9])) == [[5, 5, 7]]
+    assert greedy_ids(log_probs, torch.tensor([4])) == [[5]]  # frames past the length are ignored
 
 
 def test_edit_distances_match_the_textbook() -> None:
@@ -125,12 +135,12 @@ def test_a_tiny_training_run_lowers_the_ctc_loss(vocab) -> None:
     specs = [sc.job_features(sc.SpeechJob(t, "en", i % 4, 160, 50, "white", 30.0, i)) for i, t in enumerate(texts)]
     targets = [vocab.encode(w) for w in sc.phonemize(texts, "en")]
     data = sc.SpeechData(specs, targets)
-    model = sc.SpeechCTC(len(vocab), channels=32, hidden=32)
+    model = SpeechCTC(len(vocab), channels=32, hidden=32)
     optimiser = torch.optim.AdamW(model.parameters(), lr=3e-3)
     losses = []
     for epoch in range(25):
         for batch in sc.CTCSampler(data, batch_size=3, seed=0)(epoch):
-            loss = sc.ctc_loss(model.train(), batch)
+            loss = ctc_loss(model.train(), batch)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -139,7 +149,7 @@ def test_a_tiny_training_run_lowers_the_ctc_loss(vocab) -> None:
 
 
 def test_transcribe_checks_its_input(vocab, lexicon) -> None:
-    recogniser = sc.Recogniser(sc.SpeechCTC(len(vocab), channels=8, hidden=8), vocab, sc.LexiconDecoder(lexicon, vocab))
+    recogniser = sc.Recogniser(SpeechCTC(len(vocab), channels=8, hidden=8), vocab, sc.LexiconDecoder(lexicon, vocab))
     wave = speech.synthesize("green apple", "en")
     assert len(recogniser.transcribe([wave, wave[:8000]])) == 2
     with pytest.raises(TypeError, match="list"):
@@ -150,10 +160,45 @@ def test_transcribe_checks_its_input(vocab, lexicon) -> None:
 
 def test_phoneme_bags_are_distributions_and_ignore_padding(vocab, lexicon) -> None:
     torch.manual_seed(0)
-    recogniser = sc.Recogniser(sc.SpeechCTC(len(vocab), channels=16, hidden=8), vocab, sc.LexiconDecoder(lexicon, vocab))
+    recogniser = sc.Recogniser(SpeechCTC(len(vocab), channels=16, hidden=8), vocab, sc.LexiconDecoder(lexicon, vocab))
     rng = np.random.default_rng(0)
     specs = [rng.normal(size=(audio.N_MELS, n)).astype(np.float32) for n in (9, 60)]
     bags = recogniser.phoneme_bags(specs)
     assert bags.shape == (2, len(vocab))
     np.testing.assert_allclose(bags.sum(axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(recogniser.phoneme_bags(specs[:1]), bags[:1], atol=1e-5)
+
+
+def _notebook_cells(edit: tuple[str, str] = ("", "")) -> dict:
+    """Notebook 05's saved cells run as the notebook runs them: in ``__main__``, one cell at a time (``edit``
+    replaces a text in them first)."""
+    namespace = {"__name__": "__main__"}
+    for number, cell in enumerate(json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]):
+        source = "".join(cell["source"]).replace(*edit)
+        if cell["cell_type"] == "code" and source.startswith("#@save models/speech.py"):
+            name = f"/tmp/ipykernel_test/05-{number}-{abs(hash(edit))}.py"
+            linecache.cache[name] = (len(source), None, source.splitlines(keepends=True), name)
+            exec(compile(source, name, "exec"), namespace)
+    return namespace
+
+
+def _code_key(model_class: type, loss) -> str:
+    return zoo.code_fingerprint(model_class, loss, sc.train_recogniser)
+
+
+def test_the_notebook_model_has_the_checkpoint_key_of_mmlabs() -> None:
+    cells = _notebook_cells()
+    assert cells["SpeechCTC"] is not SpeechCTC
+    assert [f.__qualname__ for f in zoo.code_closure(cells["SpeechCTC"], cells["ctc_loss"])] == \
+        ["ConvBlock", "SpeechCTC", "ctc_loss", "valid_mask"]  # the blocks and helpers the model calls
+    assert _code_key(cells["SpeechCTC"], cells["ctc_loss"]) == _code_key(SpeechCTC, ctc_loss)
+    for edit in (("F.gelu", "F.relu"), ("[None, :] < lengths", "[None, :] <= lengths"), ("blank=0", "blank=0 * 1")):
+        edited = _notebook_cells(edit)
+        assert _code_key(edited["SpeechCTC"], edited["ctc_loss"]) != _code_key(SpeechCTC, ctc_loss), edit
+
+
+def test_trained_recogniser_wants_a_model_class_and_a_loss_function() -> None:
+    with pytest.raises(TypeError, match="pass the class itself, not an instance"):
+        sc.trained_recogniser(None, model_class=SpeechCTC(3))
+    with pytest.raises(TypeError, match="loss must be a function"):
+        sc.trained_recogniser(None, loss="ctc")

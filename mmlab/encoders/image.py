@@ -8,7 +8,9 @@ L2-normalised embeddings (N, D):
     SmallCNN            four conv blocks trained here from scratch, sized for a laptop CPU
     ResNet18            torchvision's ResNet-18 (no pretrained weights), trained here; worth it on a GPU
 
-plus :class:`EfficientNetWithHead`: the frozen EfficientNet with a small projection head trained here.
+plus :class:`EfficientNetWithHead`: the frozen EfficientNet with a small projection head trained here. The small
+CNN and the projection head (with the resizing and standardisation every encoder starts with) are written and
+explained in notebook 02; their code is :mod:`mmlab.models.image`, generated from that notebook.
 
 Training (:func:`trained_image_encoder`) pairs each TRAIN-split photo query (re-shot every epoch with a fresh
 camera corruption, see :func:`shoot`) with the catalog photo of its SKU (lightly jittered) and minimises symmetric
@@ -43,6 +45,7 @@ from mmlab.data.catalog import Catalog
 from mmlab.data.images import rotate_hue, shopper_photo
 from mmlab.losses import InfoNCELoss
 from mmlab.metrics import evaluate, precision_at_k
+from mmlab.models.image import ProjectionHead, SmallCNN, Standardise, resize
 from mmlab.preprocess import channel_stats
 from mmlab.retrieval import rank_ids
 from mmlab.train import History, batch_rows, fit
@@ -50,6 +53,7 @@ from mmlab.train import History, batch_rows, fit
 DIM = 128  # embedding size of the trained encoders (the text encoders use the same convention: a parameter)
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 KINDS = ("cnn", "resnet18", "efficientnet_head")
+VERSION = 1  # part of every checkpoint key, with the code of the model classes: bump when training itself changes
 # EfficientNet and ResNet train (and EfficientNet extracts features) on two threads: on one, the frozen
 # EfficientNet features took 76 s instead of 36 in full mode. Fixed, not the machine's count, so the weights are
 # the same on every machine (``zoo.trained``).
@@ -92,34 +96,6 @@ def check_photos(x: object) -> Tensor:
     return x
 
 
-def resize(x: Tensor, size: int) -> Tensor:
-    """Photos scaled to size x size (antialiased, so shrinking does not alias)."""
-    if x.shape[-1] == size and x.shape[-2] == size:
-        return x
-    x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-    return x.clamp(0, 1)  # a weighted mean of pixels in [0, 1], up to rounding
-
-
-class Standardise(nn.Module):
-    """(x - mean) / std per RGB channel; the statistics are buffers, so they are saved with the model."""
-
-    def __init__(self, mean: Sequence[float] = (0.5, 0.5, 0.5), std: Sequence[float] = (0.25, 0.25, 0.25)) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
-
-    def set_stats(self, mean: Sequence[float], std: Sequence[float]) -> None:
-        """Use new statistics (measured on the training photos with mmlab.preprocess.channel_stats)."""
-        mean, std = np.asarray(mean, dtype=np.float32), np.asarray(std, dtype=np.float32)
-        if mean.shape != (3,) or std.shape != (3,) or not (std > 0).all():
-            raise ValueError(f"need one mean and one positive std per RGB channel, got {mean} and {std}")
-        self.mean.copy_(torch.from_numpy(mean).view(1, 3, 1, 1))
-        self.std.copy_(torch.from_numpy(std).view(1, 3, 1, 1))
-
-    def forward(self, x: Tensor) -> Tensor:
-        return (x - self.mean) / self.std
-
-
 # ---------------------------------------------------------------------------------------------------
 # Encoders
 # ---------------------------------------------------------------------------------------------------
@@ -136,33 +112,6 @@ class RawPixels(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         x = self.standardise(resize(check_photos(x), self.size))
         return F.normalize(x.flatten(1), dim=1)
-
-
-def conv_block(c_in: int, c_out: int) -> nn.Sequential:
-    """3x3 convolution, batch norm, ReLU, then 2x2 max pooling: twice the features, half the resolution."""
-    return nn.Sequential(
-        nn.Conv2d(c_in, c_out, kernel_size=3, padding=1, bias=False),  # BN has its own bias
-        nn.BatchNorm2d(c_out),
-        nn.ReLU(inplace=True),
-        nn.MaxPool2d(2),
-    )
-
-
-class SmallCNN(nn.Module):
-    """Conv blocks (32 px -> 2 px), global average pooling, a linear projection to ``dim``, L2 normalisation."""
-
-    def __init__(self, dim: int = DIM, widths: Sequence[int] = (16, 32, 64, 128), size: int = 32) -> None:
-        super().__init__()
-        self.size = size
-        self.standardise = Standardise()
-        channels = [3, *widths]
-        self.blocks = nn.Sequential(*[conv_block(a, b) for a, b in zip(channels[:-1], channels[1:])])
-        self.project = nn.Linear(widths[-1], dim)
-
-    def forward(self, x: Tensor) -> Tensor:
-        x = self.blocks(self.standardise(resize(check_photos(x), self.size)))
-        x = x.mean(dim=(2, 3))  # global average pooling: (N, C, h, w) -> (N, C)
-        return F.normalize(self.project(x), dim=1)
 
 
 class ResNet18(nn.Module):
@@ -227,23 +176,10 @@ class EfficientNetLite0(nn.Module):
         return self.from_features(self.features(x))
 
 
-class ProjectionHead(nn.Module):
-    """A two-layer MLP from frozen backbone features to the ``dim``-dimensional search space."""
-
-    def __init__(self, in_dim: int = 1280, dim: int = DIM, hidden: int = 512) -> None:
-        super().__init__()
-        self.mlp = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, dim))
-
-    def forward(self, features: Tensor) -> Tensor:
-        if features.ndim != 2 or features.shape[1] != self.mlp[0].in_features:
-            raise ValueError(f"features must have shape (N, {self.mlp[0].in_features}), got {tuple(features.shape)}")
-        return F.normalize(self.mlp(features), dim=1)
-
-
 class EfficientNetWithHead(nn.Module):
     """Frozen EfficientNet-Lite0 features, then a projection head trained for cross-artist search."""
 
-    def __init__(self, backbone: EfficientNetLite0, head: ProjectionHead) -> None:
+    def __init__(self, backbone: EfficientNetLite0, head: nn.Module) -> None:
         super().__init__()
         self.backbone, self.head = backbone, head
 
@@ -408,6 +344,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
                           "lr": 1e-3, "weight_decay": 1e-4, "temperature": 0.1, "patience": 6},
 }
 FAST = {"cnn": {"epochs": 8}, "resnet18": {"epochs": 2}, "efficientnet_head": {"epochs": 10, "shots": 2}}
+# the class each kind builds and trains by default; a notebook passes the one it writes (``model_class=``)
+CLASSES: dict[str, type[nn.Module]] = {"cnn": SmallCNN, "resnet18": ResNet18, "efficientnet_head": ProjectionHead}
 
 
 def config_for(kind: str, fast: bool, **overrides: Any) -> dict[str, Any]:
@@ -492,7 +430,7 @@ def _summary(history: History, train: pd.DataFrame, photos_per_query: int) -> di
             "train_skus": int(train.target_sku.nunique()), "photos_per_query": photos_per_query}
 
 
-def train_head(head: ProjectionHead, backbone: EfficientNetLite0, catalog: Catalog, config: dict[str, Any],
+def train_head(head: nn.Module, backbone: EfficientNetLite0, catalog: Catalog, config: dict[str, Any],
                seed: int, progress: bool = True) -> dict[str, Any]:
     """Train a projection head on frozen features of ``shots`` re-shot photos per train query (cached once)."""
     train, val = training_queries(catalog), image_queries(catalog, "val")
@@ -524,33 +462,48 @@ def train_head(head: ProjectionHead, backbone: EfficientNetLite0, catalog: Catal
     return _summary(history, train, photos_per_query=config["shots"])
 
 
+def model_arguments(kind: str, config: dict[str, Any]) -> tuple:
+    """The arguments that build a kind's model class (see :data:`CLASSES`) from its configuration."""
+    if kind == "cnn":
+        return config["dim"], config["widths"], config["size"]
+    if kind == "resnet18":
+        return config["dim"], config["size"]
+    return 1280, config["dim"], config["hidden"]  # the head on EfficientNet-Lite0's 1280 pooled features
+
+
 def trained_image_encoder(catalog: Catalog, kind: str = "cnn", seed: int = 0, progress: bool = True,
+                          model_class: type[nn.Module] | None = None,
                           **overrides: Any) -> tuple[nn.Module, dict[str, Any]]:
     """A trained encoder ("cnn", "resnet18" or "efficientnet_head") and its training summary, cached by the zoo.
 
-    The zoo key is the kind, its configuration (FAST mode trains fewer epochs) and ``catalog.fingerprint()``, so
-    a second call (in this or a later notebook) loads the weights instead of training. ``summary["from_cache"]``
+    ``model_class`` is the class to build and train: the CNN for "cnn", the projection head for
+    "efficientnet_head" (the EfficientNet backbone stays frozen); by default the one of :data:`CLASSES`
+    (:class:`~mmlab.models.image.SmallCNN`, :class:`ResNet18`, :class:`~mmlab.models.image.ProjectionHead`).
+    The zoo key is the kind, its configuration (FAST mode trains fewer epochs), the code of the model's classes and
+    of its training function, and ``catalog.fingerprint()``: a second call (in this or a later notebook) with
+    unchanged code loads the weights instead of training, an edited class trains afresh. ``summary["from_cache"]``
     says which happened; ``summary["train_seconds"]`` is the time the training took when it ran.
     """
     config = config_for(kind, catalog.fast, **overrides)
+    model_class = CLASSES[kind] if model_class is None else model_class
+    if not (isinstance(model_class, type) and issubclass(model_class, nn.Module)):
+        raise TypeError(f"model_class must be an nn.Module class such as {CLASSES[kind].__name__} (the class, not "
+                        f"an instance), got {model_class!r}")
+    arguments = model_arguments(kind, config)
+    train_function = train_head if kind == "efficientnet_head" else train_end_to_end
+    key = config | {"version": VERSION, "code": zoo.code_fingerprint(model_class, train_function)}
     if kind == "efficientnet_head":  # on the CPU: the backbone's features are computed once and cached
         backbone = EfficientNetLite0(config["size"])
         head, summary = zoo.trained(
-            f"image-{kind}", config, catalog.fingerprint(), seed=seed,
-            build=lambda: ProjectionHead(1280, config["dim"], config["hidden"]),
+            f"image-{kind}", key, catalog.fingerprint(), seed=seed, build=lambda: model_class(*arguments),
             train=_timed(lambda head: train_head(head, backbone, catalog, config, seed, progress)),
             threads=BIG_MODEL_THREADS)
         return EfficientNetWithHead(backbone, head).eval(), summary | {"config": config}
     where = default_device()
-
-    def build() -> nn.Module:
-        if kind == "cnn":
-            return SmallCNN(config["dim"], config["widths"], config["size"]).to(where)
-        return ResNet18(config["dim"], config["size"]).to(where)
-
     # The small CNN trains on one thread: about 20 % slower on an idle 2-core CPU (60 s instead of 49 in full
     # mode), but a second busy core no longer stalls it (136-160 s on two threads with another job running).
-    model, summary = zoo.trained(f"image-{kind}", config, catalog.fingerprint(), build, seed=seed,
+    model, summary = zoo.trained(f"image-{kind}", key, catalog.fingerprint(), seed=seed,
+                                 build=lambda: model_class(*arguments).to(where),
                                  train=_timed(lambda model: train_end_to_end(model, catalog, config, seed, progress)),
                                  threads=1 if kind == "cnn" else BIG_MODEL_THREADS)
     return model, summary | {"config": config}

@@ -18,7 +18,9 @@ Pipeline for one clip:
 ``phonemize``      espeak-ng's own phonemes of a text (its C API ``espeak_TextToPhonemes`` through ctypes): the
                    exact sounds the synthesiser makes for that text, so labels and audio always agree.
 ``SpeechCTC``      Conv1d(k=5, strided: 10 ms -> 30 or 40 ms frames) and Conv1d(k=5), then a bidirectional GRU and
-                   a linear layer to one score per phoneme and the CTC blank.
+                   a linear layer to one score per phoneme and the CTC blank. The model, its loss step ``ctc_loss``
+                   and ``greedy_ids`` are written and explained in notebook 05 (``mmlab.models.speech``); this
+                   module trains and runs them.
 ``LexiconDecoder`` turns heard phonemes into phrases of a lexicon built from TRAIN text only (product names and
                    keywords of the training types, SKU attributes, words and carrier phrases of training queries):
                    a dynamic program (compiled with numba) splits the phonemes into the entries with the smallest
@@ -32,6 +34,7 @@ training; VAL recordings choose the epoch. Synthesis runs in two processes and i
 Public API::
 
     recogniser, summary = trained_recogniser(catalog, seed=0)    # zoo-cached; trains once
+    trained_recogniser(catalog, model_class=MySpeechCTC)         # your own model class (retrains when its code changes)
     recogniser.transcribe(waves)                                 # ["buy red t-shirt", "想买红色T恤", ...]
 """
 
@@ -45,7 +48,8 @@ import multiprocessing
 import os
 import re
 import time
-from collections.abc import Iterator, Sequence
+import types
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 
@@ -53,7 +57,6 @@ import numba
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from mmlab import zoo
@@ -62,6 +65,7 @@ from mmlab.config import cache_dir
 from mmlab.data import speech
 from mmlab.data.catalog import Catalog
 from mmlab.encoders.audio import N_MELS, SNRS_DB, log_mel, pad_features, standardise
+from mmlab.models.speech import CTCBatch, SpeechCTC, ctc_loss, greedy_ids, valid_mask
 
 BLANK = "<blank>"
 _PHONEME_MODE = 0x02 | (ord("_") << 8)  # IPA, with "_" between phonemes (espeak_TextToPhonemes's phonememode)
@@ -134,77 +138,6 @@ class PhonemeVocab:
     def decode(self, ids: Sequence[int]) -> list[str]:
         """Ids (blanks already removed) -> tokens."""
         return [self.tokens[i] for i in ids if i > 0]
-
-
-# ---------------------------------------------------------------------------------------------------
-# The model
-# ---------------------------------------------------------------------------------------------------
-
-
-def valid_mask(lengths: torch.Tensor, frames: int) -> torch.Tensor:
-    """(B, frames) True on the first ``lengths[i]`` frames of row i: the real frames, not the padding."""
-    return torch.arange(frames)[None, :] < lengths[:, None]
-
-
-class ConvBlock(nn.Module):
-    """Conv1d over time -> LayerNorm over channels -> GELU, then padded frames reset to zero.
-
-    LayerNorm normalises each frame on its own (BatchNorm would mix padding into its statistics), and zeroing
-    the padding after every block means a clip gives the same output alone or padded in a batch.
-    """
-
-    def __init__(self, channels_in: int, channels_out: int, kernel: int, stride: int) -> None:
-        super().__init__()
-        self.conv = nn.Conv1d(channels_in, channels_out, kernel, stride=stride, padding=kernel // 2)
-        self.norm = nn.LayerNorm(channels_out)
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.conv(x)
-        lengths = (lengths + 2 * self.conv.padding[0] - self.conv.kernel_size[0]) // self.conv.stride[0] + 1
-        x = F.gelu(self.norm(x.transpose(1, 2)).transpose(1, 2))
-        return x * valid_mask(lengths, x.shape[2])[:, None, :], lengths
-
-
-class SpeechCTC(nn.Module):
-    """(B, n_mels, T) standardised log-mel frames and lengths -> (B, T', classes) log-probabilities and T'.
-
-    Feature encoder: Conv1d(k=5, ``stride``) and Conv1d(k=5), each LayerNorm + GELU with padded frames reset to
-    zero (``ConvBlock``): T' = (T - 1) // stride + 1 frames of 10·stride ms. Context network: a bidirectional GRU
-    over those frames (packed, so padding is never read). Head: a linear layer to one logit per class (blank,
-    phonemes). The GRU is most of the cost: stride 4 makes a quarter of the steps of the 10 ms frames.
-    """
-
-    def __init__(self, classes: int, n_mels: int = N_MELS, channels: int = 128, hidden: int = 128,
-                 layers: int = 1, dropout: float = 0.1, stride: int = 4) -> None:
-        super().__init__()
-        self.features = nn.ModuleList([ConvBlock(n_mels, channels, 5, stride), ConvBlock(channels, channels, 5, 1)])
-        self.context = nn.GRU(channels, hidden, num_layers=layers, bidirectional=True, batch_first=True,
-                              dropout=dropout if layers > 1 else 0.0)
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(2 * hidden, classes)
-
-    def forward(self, specs: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if specs.ndim != 3 or lengths.shape != specs.shape[:1]:
-            raise ValueError(f"specs must be (batch, n_mels, frames) with one length per clip, got "
-                             f"{tuple(specs.shape)} and {tuple(lengths.shape)}; build them with pad_features")
-        x = specs
-        for block in self.features:
-            x, lengths = block(x, lengths)
-        packed = nn.utils.rnn.pack_padded_sequence(x.transpose(1, 2), lengths.cpu(), batch_first=True,
-                                                   enforce_sorted=False)
-        states, _ = self.context(packed)
-        states, _ = nn.utils.rnn.pad_packed_sequence(states, batch_first=True, total_length=x.shape[2])
-        return F.log_softmax(self.head(self.dropout(states)), dim=-1), lengths
-
-
-def greedy_ids(log_probs: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:
-    """Best class per frame, repeats merged, blanks dropped: the greedy CTC decode of each clip."""
-    best = log_probs.argmax(dim=-1)
-    out = []
-    for row, n in zip(best, lengths.tolist()):
-        path = row[:n].tolist()
-        out.append([c for i, c in enumerate(path) if c != 0 and (i == 0 or c != path[i - 1])])
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -479,7 +412,7 @@ def cached_features(catalog: Catalog, jobs: Sequence[SpeechJob], workers: int = 
 # Training
 # ---------------------------------------------------------------------------------------------------
 
-VERSION = 1  # part of the checkpoint key: bump when a code change alters what training produces
+VERSION = 2  # part of the checkpoint key: bump when a code change alters what training produces
 
 
 @dataclass(frozen=True)
@@ -505,14 +438,6 @@ class SpeechData:
     targets: list[list[int]]
 
 
-@dataclass
-class CTCBatch:
-    specs: torch.Tensor
-    lengths: torch.Tensor
-    targets: torch.Tensor
-    target_lengths: torch.Tensor
-
-
 class CTCSampler:
     """Batches of clips of similar length (less padding to compute), SpecAugmented afresh every epoch."""
 
@@ -532,12 +457,6 @@ class CTCSampler:
             targets = [self.data.targets[i] for i in rows]
             yield CTCBatch(padded, lengths, torch.tensor([t for ts in targets for t in ts]),
                            torch.tensor([len(t) for t in targets]))
-
-
-def ctc_loss(model: SpeechCTC, batch: CTCBatch) -> torch.Tensor:
-    log_probs, lengths = model(batch.specs, batch.lengths)
-    return F.ctc_loss(log_probs.transpose(0, 1), batch.targets, lengths, batch.target_lengths, blank=0,
-                      zero_infinity=True)
 
 
 @torch.no_grad()
@@ -604,12 +523,15 @@ def training_data(catalog: Catalog, vocab: PhonemeVocab, config: CTCConfig, seed
     return SpeechData([specs[i] for i in keep], [targets[i] for i in keep])
 
 
-def train_recogniser(model: SpeechCTC, catalog: Catalog, vocab: PhonemeVocab, config: CTCConfig, seed: int = 0,
-                     progress: bool = True, workers: int = 2) -> dict:
+def train_recogniser(model: nn.Module, catalog: Catalog, vocab: PhonemeVocab, config: CTCConfig, seed: int = 0,
+                     progress: bool = True, workers: int = 2,
+                     loss_step: Callable[[nn.Module, CTCBatch], torch.Tensor] | None = None) -> dict:
     """Fit ``model`` with CTC on TRAIN speech (AdamW, one-cycle learning rate, gradients clipped); keep the epoch
-    with the lowest phoneme error rate on the VAL voice queries. Returns a JSON-able summary."""
+    with the lowest phoneme error rate on the VAL voice queries. ``loss_step(model, batch)`` is one batch's loss
+    (``ctc_loss`` by default). Returns a JSON-able summary."""
     from tqdm.auto import tqdm
 
+    loss_step = loss_step or ctc_loss
     start = time.perf_counter()
     data = training_data(catalog, vocab, config, seed, workers)
     prepared = time.perf_counter() - start
@@ -626,7 +548,7 @@ def train_recogniser(model: SpeechCTC, catalog: Catalog, vocab: PhonemeVocab, co
         model.train()
         total, count = 0.0, 0
         for batch in sampler(epoch):
-            loss = ctc_loss(model, batch)
+            loss = loss_step(model, batch)
             optimiser.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
@@ -693,19 +615,29 @@ def default_config(fast: bool) -> CTCConfig:
 
 
 def trained_recogniser(catalog: Catalog, seed: int = 0, progress: bool = True, workers: int = 2,
-                       config: CTCConfig | None = None) -> tuple[Recogniser, dict]:
+                       config: CTCConfig | None = None, model_class: type[nn.Module] = SpeechCTC,
+                       loss: Callable[[nn.Module, CTCBatch], torch.Tensor] = ctc_loss) -> tuple[Recogniser, dict]:
     """The learned recogniser for ``catalog``, from the zoo if trained before: ``(recogniser, summary)``.
 
-    The checkpoint is keyed by the config, the seed, the catalog's fingerprint, the phoneme vocabulary and the
-    lexicon; the training speech is cached separately (``cached_features``)."""
+    ``model_class`` is built as ``model_class(classes, n_mels=, channels=, hidden=, layers=, stride=)`` and trained
+    with ``loss(model, batch)``: ``SpeechCTC`` and ``ctc_loss`` of ``mmlab.models.speech`` by default; notebook 05
+    passes the ones it writes. The checkpoint is keyed by the config, the seed, the catalog's fingerprint, the
+    phoneme vocabulary, the lexicon and the code of the model, its loss and the training loop, so an edited model
+    retrains and an unchanged one loads; the training speech is cached separately (``cached_features``)."""
+    if not (isinstance(model_class, type) and issubclass(model_class, nn.Module)):
+        raise TypeError(f"model_class must be a torch.nn.Module class such as SpeechCTC, got {model_class!r}; "
+                        "pass the class itself, not an instance")
+    if not isinstance(loss, types.FunctionType):
+        raise TypeError(f"loss must be a function loss(model, batch) -> tensor such as ctc_loss, got {loss!r}")
     config = config or default_config(catalog.fast)
     lexicon = build_lexicon(catalog)
     vocab = build_vocab(catalog, lexicon)
     key = asdict(config) | {"vocab": _hash(vocab.tokens), "lexicon": _hash([w for ws in lexicon.values() for w in ws]),
-                            "seed": seed, "version": VERSION, "features": FEATURES_VERSION}
+                            "seed": seed, "version": VERSION, "features": FEATURES_VERSION,
+                            "code": zoo.code_fingerprint(model_class, loss, train_recogniser)}
     model, summary = zoo.trained(
         "speech-ctc", key, catalog.fingerprint(),
-        build=lambda: SpeechCTC(len(vocab), channels=config.channels, hidden=config.hidden, layers=config.layers,
-                                stride=config.stride),
-        train=lambda m: train_recogniser(m, catalog, vocab, config, seed, progress, workers), seed=seed)
+        build=lambda: model_class(len(vocab), n_mels=N_MELS, channels=config.channels, hidden=config.hidden,
+                                  layers=config.layers, stride=config.stride),
+        train=lambda m: train_recogniser(m, catalog, vocab, config, seed, progress, workers, loss), seed=seed)
     return Recogniser(model, vocab, LexiconDecoder(lexicon, vocab)), summary

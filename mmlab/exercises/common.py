@@ -8,6 +8,8 @@ One module per notebook; this one holds what they share.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -80,3 +82,17 @@ def same_tensor(got: Any, want: torch.Tensor) -> bool:
     except (TypeError, ValueError, RuntimeError):
         return False
     return got.shape == want.shape and torch.allclose(got, want, atol=1e-5)
+
+
+def verify_stub(student_cell: str, check_call: str, hint: str, namespace: dict) -> None:
+    """Run a student's stub cell and its check in ``namespace``; raise AssertionError unless the check fails,
+    says the exercise is not done yet and shows the hint. The teacher's cell runs next and restores the answer."""
+    printed = io.StringIO()
+    with strict_exercises(False), contextlib.redirect_stdout(printed):
+        exec(compile(student_cell, "<student stub>", "exec"), namespace)  # noqa: S102 (our own notebook's cell)
+        passed = eval(compile(check_call, "<check>", "eval"), namespace)  # noqa: S307
+    text = printed.getvalue()
+    if passed is not False or "not done yet" not in text or hint not in text:
+        raise AssertionError(f"the student stub of {check_call} should fail with 'not done yet' and the hint "
+                             f"{hint!r}; the check returned {passed!r} and printed:\n{text}")
+    print(f"student stub fails as it should: {text.strip().splitlines()[-1]}")

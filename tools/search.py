@@ -1,8 +1,8 @@
 """Your first search, from the command line: a typed query against the capstone's search engine (notebook 10).
 
-    python -m mmlab.search "red wooden guitar"          # FAST catalog and models: minutes the first time
-    python -m mmlab.search "蓝色手套" --k 5               # Chinese: titles are shown in Chinese
-    python -m mmlab.search "leather gloves" --full      # the full catalog and models (quick after `make run`)
+    python -m tools.search "red wooden guitar"          # FAST catalog and models: minutes the first time
+    python -m tools.search "蓝色手套" --k 5               # Chinese: titles are shown in Chinese
+    python -m tools.search "leather gloves" --full      # the full catalog and models (quick after `make run`)
 
 The first call builds the catalog and trains every model the engine needs (image, text, reviews, behaviour, the
 voice recogniser and the fusion tower), caching each in the model zoo; later calls load them in seconds. With
@@ -35,7 +35,7 @@ def step(message: str, start: float) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m mmlab.search", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.search", description=__doc__.split("\n")[0])
     parser.add_argument("query", help='what you are looking for, e.g. "red cotton t-shirt" or "红色围巾"')
     parser.add_argument("--k", type=int, default=10, help="how many products to show (default 10)")
     parser.add_argument("--full", action="store_true", help="the full catalog and models instead of FAST ones")

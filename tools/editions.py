@@ -18,17 +18,15 @@ An exercise is a code cell tagged ``solution`` whose answer sits between two mar
   check stops the run (see :func:`mmlab.exercises.common.verdict`). Both promises are proved in the notebooks'
   real context, at almost no extra cost.
 
-    python -m mmlab.editions student notebooks student
-    python -m mmlab.editions ci notebooks build/ci-notebooks
+    python -m tools.editions student notebooks student
+    python -m tools.editions ci notebooks build/ci-notebooks
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
-import contextlib
 import copy
-import io
 import re
 import textwrap
 from dataclasses import dataclass
@@ -36,7 +34,6 @@ from pathlib import Path
 
 import nbformat
 
-from mmlab.exercises.common import strict_exercises
 
 BEGIN, END, HINT = "# BEGIN SOLUTION", "# END SOLUTION", "# HINT:"
 _REGION = re.compile(rf"^(?P<indent>[ \t]*){re.escape(BEGIN)}[^\n]*\n(?P<body>.*?)^[ \t]*{re.escape(END)}[^\n]*\n?",
@@ -56,7 +53,7 @@ class Exercise:
 
 def _problem(where: str, what: str) -> ValueError:
     return ValueError(f"{where}: {what}. An exercise cell is tagged 'solution' and holds '{BEGIN}', a '{HINT} ...' "
-                      f"line, the answer, then '{END}' (see mmlab/editions.py).")
+                      f"line, the answer, then '{END}' (see tools/editions.py).")
 
 
 def student_source(source: str, where: str = "cell") -> tuple[str, str]:
@@ -115,28 +112,13 @@ def student_notebook(notebook: nbformat.NotebookNode, name: str) -> nbformat.Not
     return student
 
 
-def verify_stub(student_cell: str, check_call: str, hint: str, namespace: dict) -> None:
-    """Run a student's stub cell and its check in ``namespace``; raise AssertionError unless the check fails,
-    says the exercise is not done yet and shows the hint. The teacher's cell runs next and restores the answer."""
-    printed = io.StringIO()
-    with strict_exercises(False), contextlib.redirect_stdout(printed):
-        exec(compile(student_cell, "<student stub>", "exec"), namespace)  # noqa: S102 (our own notebook's cell)
-        passed = eval(compile(check_call, "<check>", "eval"), namespace)  # noqa: S307
-    text = printed.getvalue()
-    if passed is not False or "not done yet" not in text or hint not in text:
-        raise AssertionError(f"the student stub of {check_call} should fail with 'not done yet' and the hint "
-                             f"{hint!r}; the check returned {passed!r} and printed:\n{text}")
-    print(f"student stub fails as it should: {text.strip().splitlines()[-1]}")
-
-
 def ci_notebook(notebook: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
     """The teacher notebook with a stub-verifying cell before each exercise (see the module docstring)."""
     ci = copy.deepcopy(notebook)
     for exercise in reversed(exercises(notebook, name)):
         code = textwrap.dedent(f"""\
-            import mmlab.editions
-            mmlab.editions.verify_stub({exercise.student_source!r}, {exercise.check_call!r}, {exercise.hint!r},
-                                       globals())""")
+            from mmlab.exercises.common import verify_stub
+            verify_stub({exercise.student_source!r}, {exercise.check_call!r}, {exercise.hint!r}, globals())""")
         ci.cells.insert(exercise.cell, nbformat.v4.new_code_cell(code, metadata={"tags": ["ci-edition"]}))
     return ci
 

@@ -1,6 +1,6 @@
 """Regression runner: execute the notebooks, collect their metrics, compare them with committed baselines.
 
-    python -m mmlab.run [--fast] [--seed N] [--resume] [--update-baselines] [--strict-budgets] [notebooks ...]
+    python -m tools.run [--fast] [--seed N] [--resume] [--update-baselines] [--strict-budgets] [notebooks ...]
 
 Notebooks ``notebooks/NN_*.ipynb`` run in name order (or only those named on the command line, by name or
 prefix: ``00``, ``03_text``, ``notebooks/00_welcome.ipynb``). Each runs with papermill in a fresh ``python3``
@@ -221,7 +221,7 @@ def execute(src: Path, build: Path, fast: bool, seed: int, cell_timeout: float |
         pm.execute_notebook(str(src), str(out), parameters=params, kernel_name="python3", cwd=str(src.parent),
                             progress_bar=False, execution_timeout=cell_timeout, extra_arguments=KERNEL_QUIET)
     except PapermillExecutionError as e:
-        rerun = f"python -m mmlab.run{' --fast' if fast else ''} {src.stem[:2]}"
+        rerun = f"python -m tools.run{' --fast' if fast else ''} {src.stem[:2]}"
         error = (f"{e.ename}: {e.evalue} (in cell In [{e.exec_count}]; the traceback is in {out}, "
                  f"open it in JupyterLab; once fixed, rerun only this notebook: {rerun})")
     except Exception as e:  # kernel died, cell timeout, unreadable notebook...
@@ -362,7 +362,7 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m mmlab.run", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m tools.run", description=__doc__.split("\n")[0])
     p.add_argument("notebooks", nargs="*", help="notebook names or prefixes, e.g. 00 03_text (default: all)")
     p.add_argument("--fast", action="store_true", help="FAST mode: small data, few epochs (baselines/fast.json)")
     p.add_argument("--seed", type=int, default=0, help="SEED parameter passed to every notebook (default 0)")

@@ -1,0 +1,1 @@
+"""Maintainer tools around the workbook: exporting the models written in the notebooks into mmlab."""
