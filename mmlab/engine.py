@@ -34,7 +34,7 @@ from torch import Tensor
 
 from mmlab.data.byo import has
 from mmlab.data.catalog import Catalog
-from mmlab.encoders import audio, image, text
+from mmlab.encoders import audio, image, text, voice
 from mmlab.encoders.speech_ctc import trained_recogniser
 from mmlab.models.fusion import WeightedSumFusion
 from mmlab.retrieval import check_k
@@ -66,7 +66,7 @@ def upstream_encoders(catalog: Catalog, seed: int = 0) -> Encoders:
 
     A catalog without voice queries (your own, see ``data/README.md``) gets :func:`cannot_hear` as recogniser.
     """
-    text_model, _ = text.trained_text_encoder(catalog, kind=audio.TEXT_KIND, seed=seed, progress=False)
+    text_model, _ = text.trained_text_encoder(catalog, kind=voice.TEXT_KIND, seed=seed, progress=False)
     image_model, _ = image.trained_image_encoder(catalog, kind="efficientnet_head", seed=seed, progress=False)
     if not has(catalog, "voice"):
         return Encoders(text_model, image_model, cannot_hear)
@@ -178,7 +178,7 @@ class SearchEngine:
 
     def voice_vector(self, transcript: str) -> Tensor:
         """A heard transcript through the voice head (as :mod:`mmlab.towerdata` embeds spoken queries)."""
-        return self._tower("voice", words=torch.as_tensor(audio.transcripts_to_vectors(self.encoders.text,
+        return self._tower("voice", words=torch.as_tensor(voice.transcripts_to_vectors(self.encoders.text,
                                                                                         [transcript])))
 
     def composed_vector(self, photo: Image.Image, modifier: str) -> Tensor:

@@ -29,7 +29,7 @@ from torch import Tensor
 
 from mmlab.data.byo import has
 from mmlab.data.catalog import Catalog
-from mmlab.encoders import audio, behaviour, image, review, text
+from mmlab.encoders import behaviour, image, review, text, voice
 
 PRODUCT_MODALITIES = ("image", "text", "review", "behaviour")
 QUERY_KINDS = ("text", "image", "voice", "composed")
@@ -153,7 +153,7 @@ def query_features(catalog: Catalog, seed: int = 0) -> Queries:
         if kind in ("text", "composed"):
             words[rows] = torch.as_tensor(text.encode_texts(text_model, group.text.tolist()))
         if kind == "voice":
-            words[rows] = torch.as_tensor(audio.embed_voice_queries(catalog, group, fast=catalog.fast, seed=seed))
+            words[rows] = torch.as_tensor(voice.embed_voice_queries(catalog, group, fast=catalog.fast, seed=seed))
     row_of_sku = {s: i for i, s in enumerate(catalog.skus.sku_id)}
     return Queries(table.query_id.to_numpy(), table.split.to_numpy(),
                    torch.as_tensor([QUERY_KINDS.index(k) for k in table.modality]), photos, words,

@@ -10,7 +10,7 @@ import pytest
 
 from mmlab.data import speech
 from mmlab.data.catalog import load_catalog
-from mmlab.encoders import audio
+from mmlab.encoders import audio, voice
 from mmlab.encoders.asr import CatalogRecogniser, catalog_grammar, pronunciation, transcribe_in_background
 
 
@@ -104,10 +104,10 @@ def test_pocketsphinx_decodes_a_catalog_query_exactly(catalog) -> None:
 
 
 def test_embed_voice_queries_checks_its_inputs(catalog) -> None:
-    voice = catalog.queries[catalog.queries.modality == "voice"]
+    spoken = catalog.queries[catalog.queries.modality == "voice"]
     with pytest.raises(ValueError, match="fast"):
-        audio.embed_voice_queries(catalog, voice.head(2), fast=False)
+        voice.embed_voice_queries(catalog, spoken.head(2), fast=False)
     with pytest.raises(ValueError, match="not voice"):
-        audio.embed_voice_queries(catalog, catalog.queries.head(2), fast=True)
+        voice.embed_voice_queries(catalog, catalog.queries.head(2), fast=True)
     with pytest.raises(ValueError, match="query_id"):
-        audio.embed_voice_queries(catalog, voice[["text"]], fast=True)
+        voice.embed_voice_queries(catalog, spoken[["text"]], fast=True)

@@ -12,7 +12,8 @@ from PIL import Image, ImageDraw
 
 from mmlab.config import ROOT
 from mmlab.data.byo import load_byo
-from mmlab.data.catalog import CATALOG_ENV, open_catalog
+from mmlab.data.catalog import CATALOG_ENV
+from mmlab.data.open import open_catalog
 
 SHAPES = {"mugs": "ellipse", "lamps": "triangle", "boxes": "rectangle", "rings": "ring", "kites": "diamond"}
 COLOURS = {"red": (210, 40, 40), "blue": (40, 60, 210), "green": (40, 170, 60)}

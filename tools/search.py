@@ -19,7 +19,8 @@ import time
 
 import pandas as pd
 
-from mmlab.data.catalog import CATALOG_ENV, Catalog, open_catalog
+from mmlab.data.catalog import CATALOG_ENV, Catalog
+from mmlab.data.open import open_catalog
 from mmlab.engine import SearchEngine, check_text
 from mmlab.preprocess import CJK
 

@@ -5,7 +5,8 @@ relevance) with lazy access to product photos, shoppers' query photos and spoken
 deterministically from the committed assets and a seed, then cached under the cache directory with a manifest
 (format version, asset fingerprint, sha256 of every file). A cache whose manifest does not match is rebuilt.
 
-Notebooks call :func:`open_catalog`: MiniMart, or your own catalog when ``MMLAB_CATALOG`` names its folder.
+Notebooks call :func:`mmlab.data.open.open_catalog`: MiniMart, or your own catalog when ``MMLAB_CATALOG`` names its
+folder.
 Run ``python -m mmlab.data.catalog [--fast] [--seed N]`` to build it and print its figures.
 """
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -234,19 +234,6 @@ def load_catalog(fast: bool = False, seed: int = 0, cache: Path | None = None, v
     save_catalog(catalog)
     if verbose:
         print(f"... built in {time.perf_counter() - start:.1f} s and cached in {folder}")
-    return catalog
-
-
-def open_catalog(fast: bool = False, seed: int = 0) -> Catalog:
-    """The catalog the notebooks work on: your own (the folder in ``MMLAB_CATALOG``) if set, else MiniMart."""
-    folder = os.environ.get(CATALOG_ENV, "").strip()
-    if not folder:
-        return load_catalog(fast=fast, seed=seed)
-    from mmlab.data.byo import load_byo  # imported here: byo builds on this module's Catalog
-
-    catalog = load_byo(Path(folder).expanduser(), seed=seed, fast=fast)
-    print(f"Your own catalog ({CATALOG_ENV}={folder}): {len(catalog.skus):,} products, "
-          f"{len(catalog.queries):,} queries; sections that need MiniMart-only data are skipped")
     return catalog
 
 

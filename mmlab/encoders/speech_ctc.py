@@ -64,6 +64,7 @@ from mmlab.augment import spec_augment
 from mmlab.config import cache_dir
 from mmlab.data import speech
 from mmlab.data.catalog import Catalog
+from mmlab.encoders.asr import carrier_phrases, words
 from mmlab.encoders.audio import N_MELS, SNRS_DB, log_mel, pad_features, standardise
 from mmlab.models.speech import CTCBatch, SpeechCTC, ctc_loss, greedy_ids, valid_mask
 
@@ -221,8 +222,8 @@ class LexiconDecoder:
         self.tables: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
         for lang, phrases in lexicon.items():
             items = []
-            for text, words in zip(phrases, phonemize(phrases, lang)):
-                ids = [vocab.index[t] for w in words for t in w if t in vocab.index]
+            for text, phrase_words in zip(phrases, phonemize(phrases, lang)):
+                ids = [vocab.index[t] for w in phrase_words for t in w if t in vocab.index]
                 if ids:
                     items.append((text, ids))
             padded = np.full((len(items), max(len(ids) for _, ids in items)), -1, dtype=np.int64)
@@ -312,8 +313,6 @@ def build_lexicon(catalog: Catalog) -> dict[str, list[str]]:
         phrases = catalog_phrases(catalog, lang)
         texts = train_queries(catalog, lang).text.tolist()
         if lang == "en":
-            from mmlab.encoders.asr import carrier_phrases, words  # ASR baseline's carrier finder (no decoder)
-
             phrases |= {w for p in list(phrases) for w in p.split()}
             phrases |= {w for t in texts for w in words(t)}
             catalog_words = {w for p in catalog_phrases(catalog, "en") for w in p.split()}
