@@ -8,6 +8,7 @@ timings, not "info"), the spread is the largest |value - expected| over the othe
 
     integers:  2 x spread (0 when every run agrees: counts are exact)
     floats:    max(2 x spread, FLOOR), rounded up to 2 significant digits
+    run times: direction "info" (shown, never a failure: the per-notebook budgets check time)
 
 FLOOR (0.01 for scores between 0 and 1, 1 % of the value above) covers what the runs could not show: a machine
 whose numerics cannot be pinned (another instruction set, another BLAS) moves a score by a query or two. Each
@@ -66,6 +67,11 @@ def spreads(baseline: dict[str, Any], runs: list[dict[str, Any]]) -> dict[tuple[
 
 
 def apply(baseline: dict[str, Any], spread: dict[tuple[str, str], float]) -> None:
+    """Tolerances from the spread; run times recorded inside notebooks become "info" (the budgets check time)."""
+    for entry in baseline["notebooks"].values():
+        for name, spec in entry["metrics"].items():
+            if any(word in name for word in TIMING_WORDS):
+                spec["direction"] = "info"
     for (notebook, name), s in spread.items():
         spec = baseline["notebooks"][notebook]["metrics"][name]
         spec["tolerance"] = tolerance(spec["expected"], s)
