@@ -446,9 +446,9 @@ def train_text_encoder(model: TextEncoder, catalog: Catalog, config: TextConfig,
                        progress: bool = True) -> dict:
     """Train ``model`` with in-batch InfoNCE on the training queries; keep the epoch best on VAL. A summary."""
     sampler = ProductSampler(catalog, config, model.tokenizer, seed)
-    with one_thread():
-        history = fit(model, sampler, lambda m, batch: batch.loss(m, config.temperature), epochs=config.epochs,
-                      lr=config.lr, evaluate=val_ndcg(model, catalog), patience=config.patience, progress=progress)
+    # one thread, like every model the zoo trains (``zoo.trained``)
+    history = fit(model, sampler, lambda m, batch: batch.loss(m, config.temperature), epochs=config.epochs,
+                  lr=config.lr, evaluate=val_ndcg(model, catalog), patience=config.patience, progress=progress)
     return {"loss": history.loss, "val_ndcg10": history.val, "seconds": history.seconds,
             "best_epoch": history.best_epoch, "parameters": n_parameters(model)}
 
