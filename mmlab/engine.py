@@ -10,6 +10,7 @@ where one exact cosine search over the fused product vectors answers it.
     engine.search_photo(photo); engine.search_composed(photo, "in blue")
     engine.search_voice(wave, sr=16_000).attrs["heard"]     # the table, and what the recogniser heard
     engine.grid(results)                                    # the results as an image grid
+    engine.search_text("mug", filters=Filters(max_price=10, colour="red"))  # only SKUs with these attributes
 
 **Per-modality contribution.** The weighted-sum product vector is ``h = Σ_m w_m p̂_m / Z`` with ``Z = ‖Σ_m w_m
 p̂_m‖`` (unit projections ``p̂_m``, softmax weights ``w_m`` over the modalities the SKU has). The score of a unit
@@ -89,6 +90,42 @@ def modality_parts(model: TwoTower, products: Products) -> Tensor:
     return parts / norm[:, None, None]
 
 
+@dataclass(frozen=True)
+class Filters:
+    """Attribute filters of a search (None: any): a price range in dollars, a department, a colour."""
+
+    min_price: float | None = None
+    max_price: float | None = None
+    department: str | None = None
+    colour: str | None = None
+
+    def mask(self, cards: pd.DataFrame) -> np.ndarray:
+        """A boolean row mask over ``cards`` (columns price, department, colour): True where every filter holds."""
+        self._check(cards)
+        keep = np.ones(len(cards), dtype=bool)
+        if self.min_price is not None:
+            keep &= cards.price.to_numpy() >= self.min_price
+        if self.max_price is not None:
+            keep &= cards.price.to_numpy() <= self.max_price
+        for column in ("department", "colour"):
+            if getattr(self, column) is not None:
+                keep &= cards[column].to_numpy() == getattr(self, column)
+        return keep
+
+    def _check(self, cards: pd.DataFrame) -> None:
+        for name in ("min_price", "max_price"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not np.isfinite(value) or value < 0):
+                raise ValueError(f"{name}={value!r} must be a price in dollars (a number >= 0), or None for any")
+        if None not in (self.min_price, self.max_price) and self.min_price > self.max_price:
+            raise ValueError(f"min_price={self.min_price} is above max_price={self.max_price}; swap them")
+        for column in ("department", "colour"):
+            value, known = getattr(self, column), sorted(set(cards[column]) - {""})
+            if value is not None and value not in known:
+                raise ValueError(f"unknown {column} {value!r}; choose one of {known}, or None for any")
+
+
 def ratings(catalog: Catalog) -> pd.Series:
     """Mean star rating of each SKU's clean reviews (NaN for a SKU without any), indexed by sku_id."""
     reviews = catalog.reviews
@@ -135,7 +172,7 @@ class SearchEngine:
         skus = catalog.skus.set_index("sku_id").loc[self.sku_ids]
         self.cards = pd.DataFrame({"sku_id": self.sku_ids, "title_en": skus.title_en.to_numpy(),
                                    "title_zh": skus.title_zh.to_numpy(), "department": skus.department.to_numpy(),
-                                   "price": skus.price.to_numpy(), "rating": ratings(catalog).loc[self.sku_ids]
+                                   "colour": skus.colour.to_numpy(), "price": skus.price.to_numpy(), "rating": ratings(catalog).loc[self.sku_ids]
                                    .round(1).to_numpy()})
 
     @classmethod
@@ -186,50 +223,61 @@ class SearchEngine:
 
     # -- search --------------------------------------------------------------------------------------
 
-    def search_vector(self, query: Tensor, k: int = 10, lang: str = "en") -> pd.DataFrame:
-        """The top-k SKUs for a unit query vector: cards, score and one contribution column per modality."""
+    def search_vector(self, query: Tensor, k: int = 10, lang: str = "en", filters: Filters | None = None
+                      ) -> pd.DataFrame:
+        """The top-k SKUs for a unit query vector: cards, score and one contribution column per modality.
+
+        With ``filters`` only the SKUs that pass them are ranked (fewer than ``k`` rows when fewer pass).
+        """
         check_k(k, len(self.sku_ids))
         with torch.no_grad():
             scores = self.index @ query
-            top = torch.topk(scores, k).indices  # ties: torch's order; scores are continuous, ties are rare
+            allowed = torch.ones(len(scores), dtype=torch.bool) if filters is None else \
+                torch.from_numpy(filters.mask(self.cards))
+            ranked = scores.masked_fill(~allowed, -torch.inf)
+            top = torch.topk(ranked, min(k, int(allowed.sum()))).indices  # ties: torch's order (rare: continuous)
             contributions = (self.parts[top] @ query).numpy()
         cards = self.cards.iloc[top.numpy()].reset_index(drop=True)
-        table = cards[["sku_id", f"title_{check_lang(lang)}", "department", "price", "rating"]]
+        table = cards[["sku_id", f"title_{check_lang(lang)}", "department", "colour", "price", "rating"]]
         table = table.rename(columns={f"title_{lang}": "title"}).assign(score=scores[top].numpy())
         return pd.concat([table, pd.DataFrame(contributions, columns=list(self.model.config.modalities))], axis=1)
 
-    def search_text(self, query: str, lang: str = "en", k: int = 10) -> pd.DataFrame:
+    def search_text(self, query: str, lang: str = "en", k: int = 10, filters: Filters | None = None
+                    ) -> pd.DataFrame:
         """A typed query in English or Chinese; titles are shown in ``lang``."""
-        return self.search_vector(self.text_vector(query), k, check_lang(lang))
+        return self.search_vector(self.text_vector(query), k, check_lang(lang), filters)
 
-    def search_photo(self, photo: Image.Image, lang: str = "en", k: int = 10) -> pd.DataFrame:
-        """A shopper's photo (PIL image of any size)."""
-        return self.search_vector(self.photo_vector(photo), k, check_lang(lang))
-
-    def search_voice(self, wave: np.ndarray, sr: int = audio.SAMPLE_RATE, lang: str = "en", k: int = 10
+    def search_photo(self, photo: Image.Image, lang: str = "en", k: int = 10, filters: Filters | None = None
                      ) -> pd.DataFrame:
+        """A shopper's photo (PIL image of any size)."""
+        return self.search_vector(self.photo_vector(photo), k, check_lang(lang), filters)
+
+    def search_voice(self, wave: np.ndarray, sr: int = audio.SAMPLE_RATE, lang: str = "en", k: int = 10,
+                     filters: Filters | None = None) -> pd.DataFrame:
         """A spoken query: a mono float waveform at 16 kHz (resample first otherwise); ``attrs["heard"]`` of the
         table is the transcript that was searched."""
         heard = self.transcribe(wave, sr)
-        results = self.search_vector(self.voice_vector(heard), k, check_lang(lang))
+        results = self.search_vector(self.voice_vector(heard), k, check_lang(lang), filters)
         results.attrs["heard"] = heard
         return results
 
-    def search_composed(self, photo: Image.Image, modifier: str, lang: str = "en", k: int = 10) -> pd.DataFrame:
+    def search_composed(self, photo: Image.Image, modifier: str, lang: str = "en", k: int = 10,
+                        filters: Filters | None = None) -> pd.DataFrame:
         """A photo plus a modifier text ("in blue", "换成红色", "cheaper")."""
-        return self.search_vector(self.composed_vector(photo, modifier), k, check_lang(lang))
+        return self.search_vector(self.composed_vector(photo, modifier), k, check_lang(lang), filters)
 
-    def search(self, kind: str, query: Any, lang: str = "en", k: int = 10) -> pd.DataFrame:
+    def search(self, kind: str, query: Any, lang: str = "en", k: int = 10, filters: Filters | None = None
+               ) -> pd.DataFrame:
         """Dispatch on ``kind``: "text" (str), "image" (photo), "voice" (wave at 16 kHz), "composed" ((photo, str));
         titles in ``lang``."""
         if kind == "text":
-            return self.search_text(query, lang, k)
+            return self.search_text(query, lang, k, filters)
         if kind == "image":
-            return self.search_photo(query, lang, k)
+            return self.search_photo(query, lang, k, filters)
         if kind == "voice":
-            return self.search_voice(query, lang=lang, k=k)
+            return self.search_voice(query, lang=lang, k=k, filters=filters)
         if kind == "composed":
-            return self.search_composed(*query, lang=lang, k=k)
+            return self.search_composed(*query, lang=lang, k=k, filters=filters)
         raise ValueError(f"unknown query kind {kind!r}; choose one of {QUERY_KINDS}")
 
     def grid(self, results: pd.DataFrame, ncols: int = 5) -> Figure:

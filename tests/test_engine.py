@@ -10,7 +10,7 @@ from mmlab.data.catalog import load_catalog
 from mmlab.encoders.image import RawPixels, embed, photos_to_tensor
 from mmlab.encoders.text import MeanEncoder, encode_texts, tokenizer_texts
 from mmlab.encoders.tokenizers import WordVocab
-from mmlab.engine import Encoders, SearchEngine, demo, photo_tensor
+from mmlab.engine import Encoders, Filters, SearchEngine, demo, photo_tensor
 from mmlab.towerdata import Products
 from mmlab.twotower import TowerConfig, TwoTower
 
@@ -159,3 +159,32 @@ def test_demo_answers_a_click_and_reports_bad_input(engine, catalog, capsys):
     shown = capsys.readouterr().out
     assert "⚠️" not in shown and "S0" in shown
     assert any(title in shown for title in catalog.skus.title_zh)
+
+
+def test_filters_rank_only_the_skus_that_pass(engine, catalog):
+    skus = catalog.skus.set_index("sku_id")
+    colour = skus.colour[skus.colour != ""].iloc[0]
+    filters = Filters(min_price=5, max_price=60, colour=colour)
+    results = engine.search_text("red mug", k=10, filters=filters)
+    passing = skus[(skus.price >= 5) & (skus.price <= 60) & (skus.colour == colour)]
+    assert len(results) == min(10, len(passing)) and set(results.sku_id) <= set(passing.index)
+    unfiltered = engine.search_text("red mug", k=len(skus))  # the same order as the full ranking, restricted
+    assert list(results.sku_id) == [s for s in unfiltered.sku_id if s in set(passing.index)][:len(results)]
+
+
+def test_filters_by_department_and_none_pass(engine, catalog):
+    department = catalog.skus.department.iloc[0]
+    results = engine.search_text("lemon", k=5, filters=Filters(department=department))
+    assert (results.department == department).all() and len(results) == 5
+    assert engine.search_text("lemon", k=5, filters=Filters(min_price=1e9)).empty
+
+
+@pytest.mark.parametrize("filters, message", [
+    (Filters(colour="plaid"), r"unknown colour 'plaid'; choose one of \["),
+    (Filters(department="garden"), r"unknown department 'garden'; choose one of \["),
+    (Filters(min_price=20, max_price=10), "min_price=20 is above max_price=10; swap them"),
+    (Filters(max_price=-1), r"max_price=-1 must be a price in dollars \(a number >= 0\)"),
+    (Filters(min_price="5"), r"min_price='5' must be a price in dollars")])
+def test_bad_filters_name_the_fix(engine, filters, message):
+    with pytest.raises(ValueError, match=message):
+        engine.search_text("mug", filters=filters)
