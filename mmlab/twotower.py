@@ -20,6 +20,7 @@ scores 0 against every query and is never a training target.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -30,14 +31,13 @@ from torch import Tensor, nn
 
 from mmlab import metrics, zoo
 from mmlab.data.catalog import Catalog
-from mmlab.losses import InfoNCELoss, SigmoidLoss, TripletLoss
 from mmlab.models.fusion import FUSIONS, ConcatFusion, GatedFusion, modality_dropout
+from mmlab.models.losses import LOSSES, alignment_loss, logit_scale, similarity
 from mmlab.towerdata import PRODUCT_MODALITIES, QUERY_KINDS, Products, Queries
 from mmlab.train import batch_rows, fit
 
 COMPOSITIONS = ("gated", "concat", "photo_only")
-LOSSES = ("infonce", "sigmoid", "triplet_sum", "triplet_hardest", "triplet_semi_hard")
-VERSION = 2  # part of every checkpoint key, with the code of the fusers: bump when training itself changes
+VERSION = 3  # part of every checkpoint key, with the code of the fusers: bump when training itself changes
 
 
 @dataclass(frozen=True)
@@ -79,15 +79,6 @@ class TowerConfig:
                              "drops about a third of a SKU's present modalities")
         if self.temperature <= 0:
             raise ValueError(f"temperature={self.temperature} must be > 0; 0.07 (CLIP's start) is a good default")
-
-
-def build_loss(config: TowerConfig) -> nn.Module:
-    """The alignment loss of ``config`` (its learnable temperature, scale or bias train with the towers)."""
-    if config.loss == "infonce":
-        return InfoNCELoss(config.temperature, learnable=config.learn_temperature)
-    if config.loss == "sigmoid":
-        return SigmoidLoss(scale=1 / config.temperature, learnable=config.learn_temperature)
-    return TripletLoss(config.margin, negatives=config.loss.removeprefix("triplet_"))
 
 
 class QueryTower(nn.Module):
@@ -137,20 +128,21 @@ def start_as_identity(layer: nn.Linear) -> None:
 
 
 class TwoTower(nn.Module):
-    """Query tower + product fuser + the loss (whose temperature is a parameter of the model).
+    """Query tower + product fuser + the logit scale of the loss (its temperature is a parameter of the model).
 
-    ``fusions`` and ``gated`` are the fuser classes to build from (those of ``mmlab.models.fusion`` by default; a
-    notebook passes the ones it writes)."""
+    ``fusions`` and ``gated`` are the fuser classes to build from, ``alignment`` and ``scale`` the loss and its
+    logit scale (those of ``mmlab.models`` by default; notebooks 06 and 07 pass the ones they write)."""
 
     def __init__(self, config: TowerConfig, product_dims: dict[str, int], query_image_dim: int,
                  query_text_dim: int, fusions: dict[str, type[nn.Module]] = FUSIONS,
-                 gated: type[nn.Module] = GatedFusion) -> None:
+                 gated: type[nn.Module] = GatedFusion, alignment: Callable[..., Tensor] = alignment_loss,
+                 scale: Callable[[str, float, bool], nn.Module] = logit_scale) -> None:
         super().__init__()
-        self.config = config
+        self.config, self.alignment = config, alignment
         self.fuser = fusions[config.fusion]({m: product_dims[m] for m in config.modalities}, config.dim)
         self.queries = QueryTower(query_image_dim, query_text_dim, config.dim, config.composition, gated,
                                   fusions["concat"])
-        self.loss = build_loss(config)
+        self.scale = scale(config.loss, config.temperature, config.learn_temperature)
         if config.identity_init:
             linears = [*self.fuser.projections.values(), self.queries.text, self.queries.voice, self.queries.image]
             for layer in linears:
@@ -167,6 +159,10 @@ class TwoTower(nn.Module):
 
     def query_vectors(self, queries: Queries) -> Tensor:
         return self.queries(queries.image, queries.text, queries.kind)
+
+    def loss(self, queries: Tensor, items: Tensor, positives: Tensor) -> Tensor:
+        """The alignment loss of a batch of (query, item) vector pairs; ``positives`` marks the relevant pairs."""
+        return self.alignment(self.config.loss, similarity(queries, items), positives, self.scale, self.config.margin)
 
 
 def relevance_matrix(catalog: Catalog, queries: Queries, products: Products, min_grade: int = 2) -> Tensor:
@@ -222,7 +218,7 @@ def train_tower(model: TwoTower, catalog: Catalog, products: Products, queries: 
             batch_mask = modality_dropout(batch_mask, config.modality_dropout, generator)
         items = net.product_vectors(products, batch.targets, batch_mask)
         loss = net.loss(net.query_vectors(batch.queries), items, batch.positives)
-        temperatures.append(getattr(net.loss, "temperature", float("nan")))
+        temperatures.append(getattr(net.scale, "temperature", float("nan")))
         return loss
 
     history = fit(model, lambda epoch: batches(train, relevant, config.batch_size, seed * 1000 + epoch), loss_fn,
@@ -249,15 +245,18 @@ def fuser_classes(config: TowerConfig, fusions: dict[str, type[nn.Module]],
 
 def trained_tower(catalog: Catalog, products: Products, queries: Queries, config: TowerConfig, seed: int = 0,
                   progress: bool = False, fusions: dict[str, type[nn.Module]] = FUSIONS,
-                  gated: type[nn.Module] = GatedFusion) -> tuple[TwoTower, dict[str, Any]]:
-    """A trained :class:`TwoTower` built from ``fusions`` and ``gated``, from the zoo if this config was trained on
-    these features with the same fuser code before (an edited fuser retrains, an unchanged one loads)."""
+                  gated: type[nn.Module] = GatedFusion, alignment: Callable[..., Tensor] = alignment_loss,
+                  scale: Callable[[str, float, bool], nn.Module] = logit_scale) -> tuple[TwoTower, dict[str, Any]]:
+    """A trained :class:`TwoTower` built from ``fusions``, ``gated``, ``alignment`` and ``scale``, from the zoo if
+    this config was trained on these features with the same code before (an edited fuser or loss retrains, an
+    unchanged one loads)."""
     dims = {m: x.shape[1] for m, x in products.features.items()}
     query_dims = (queries.image.shape[1], queries.text.shape[1])
-    code = zoo.code_fingerprint(*fuser_classes(config, fusions, gated), QueryTower, TwoTower, train_tower)
+    code = zoo.code_fingerprint(*fuser_classes(config, fusions, gated), alignment, scale, QueryTower, TwoTower,
+                                train_tower)
     key = asdict(config) | {"seed": seed, "version": VERSION, "code": code}
     return zoo.trained("twotower", key, catalog.fingerprint() + features_hash(products, queries),
-                       build=lambda: TwoTower(config, dims, *query_dims, fusions, gated),
+                       build=lambda: TwoTower(config, dims, *query_dims, fusions, gated, alignment, scale),
                        train=lambda m: train_tower(m, catalog, products, queries, seed, progress), seed=seed)
 
 

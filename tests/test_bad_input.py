@@ -28,9 +28,10 @@ import soundfile as sf
 import torch
 from PIL import Image
 
-from mmlab import ann, augment, config, engine, hybrid, losses, metrics, preprocess, retrieval, space, zoo
+from mmlab import ann, augment, config, engine, hybrid, metrics, preprocess, retrieval, space, zoo
 from mmlab.data import byo, catalog as catalog_module, reviews, speech
 from mmlab.encoders import audio, image, speech_ctc, text, tokenizers
+from mmlab.models import losses
 from mmlab.towerdata import Products
 from mmlab.twotower import TowerConfig
 from tools import run
@@ -223,8 +224,9 @@ CASES = [
     Case("metrics-rankings-vs-relevance", "shapes",
          lambda: metrics.ndcg_at_k([["a"], ["b"]], [{"a": 2}], k=1), ValueError,
          r"2 rankings but 1 relevance dicts", r"pass one per query, in order"),
-    Case("loss-batch-mismatch", "shapes", lambda: losses.InfoNCELoss()(torch.randn(3, 4), torch.randn(2, 4)),
-         ValueError, r"got 3 queries and 2 items", r"pass one item per query"),
+    Case("loss-batch-mismatch", "shapes", lambda: losses.similarity(torch.randn(3, 4), torch.randn(2, 4)),
+         ValueError, r"queries \(3, 4\) and items \(2, 4\) must be \(B, D\) batches of the same shape",
+         r"pair query i with item i"),
     Case("photos-channels-last", "shapes", lambda: image.check_photos(torch.rand(2, 16, 16, 3)), ValueError,
          r"photos must have shape \(N, 3, H, W\)", r"x\.permute\(0, 3, 1, 2\)"),
     Case("wave-channels-first", "shapes", lambda: preprocess.to_mono(np.zeros((2, 1600))), ValueError,
@@ -245,8 +247,8 @@ CASES = [
 
     # -- dtypes -------------------------------------------------------------------------------------------------
     Case("loss-int-embeddings", "dtypes",
-         lambda: losses.InfoNCELoss()(torch.ones(2, 4, dtype=torch.long), torch.ones(2, 4)), TypeError,
-         r"queries must be a float tensor, got torch\.int64", r"queries\.float\(\)"),
+         lambda: losses.info_nce(torch.ones(2, 2, dtype=torch.long), torch.eye(2, dtype=torch.bool)), ValueError,
+         r"scores must be a float \(B, B\) matrix with B >= 2, got torch\.int64", r"from float embeddings"),
     Case("photos-uint8", "dtypes", lambda: image.check_photos(torch.zeros(1, 3, 8, 8, dtype=torch.uint8)),
          TypeError, r"photos must be float32 in \[0, 1\], got torch\.uint8", r"x\.float\(\) / 255"),
     Case("voice-int16", "dtypes", lambda: audio.check_wave(np.zeros(16_000, dtype=np.int16)), TypeError,
@@ -282,12 +284,10 @@ CASES = [
     Case("search-k-too-large", "ranges", lambda: retrieval.search(np.ones((1, 2)), np.ones((3, 2)), k=5),
          ValueError, r"k=5 must be a whole number between 1 and the number of items \(3\)",
          r"ask for fewer results or search a larger catalog"),
-    Case("infonce-negative-temperature", "ranges", lambda: losses.InfoNCELoss(temperature=-0.1), ValueError,
-         r"temperature must be > 0, got -0\.1", r"pass a small positive temperature such as 0\.07"),
-    Case("triplet-zero-margin", "ranges", lambda: losses.TripletLoss(margin=0), ValueError,
-         r"margin must be > 0, got 0", r"pass a positive margin such as 0\.2"),
-    Case("sigmoid-negative-scale", "ranges", lambda: losses.SigmoidLoss(scale=-1), ValueError,
-         r"scale must be > 0, got -1", r"pass a positive scale such as 10"),
+    Case("infonce-negative-temperature", "ranges", lambda: losses.LogitScale(temperature=-0.1), ValueError,
+         r"temperature=-0\.1 must be > 0", r"CLIP starts at 0\.07"),
+    Case("triplet-zero-margin", "ranges", lambda: losses.triplet_loss(torch.eye(2), torch.eye(2, dtype=torch.bool), 0),
+         ValueError, r"margin=0 must be > 0", r"0\.2 is a common start"),
     Case("augment-probability", "ranges", lambda: augment.random_deletion(["red", "mug"], RNG(0), p=2),
          ValueError, r"p must be a probability in \[0, 1\], got 2", r"e\.g\. p=0\.1"),
     Case("time-stretch-rate", "ranges", lambda: augment.time_stretch(np.zeros(16_000, np.float32), rate=10),
@@ -396,8 +396,9 @@ CASES = [
     Case("tower-modality", "unknown", lambda: TowerConfig(modalities=("image", "audio")), ValueError,
          r"got \('image', 'audio'\)", r"modalities must be a non-empty subset of \('image', 'text', 'review', "
          r"'behaviour'\)"),
-    Case("triplet-negatives", "unknown", lambda: losses.TripletLoss(negatives="random"), ValueError,
-         r"unknown negatives='random'", r"choose one of \('sum', 'hardest', 'semi_hard'\)"),
+    Case("triplet-negatives", "unknown",
+         lambda: losses.triplet_loss(torch.eye(2), torch.eye(2, dtype=torch.bool), negatives="random"), ValueError,
+         r"unknown negatives='random'", r"choose one of 'sum', 'hardest', 'semi_hard'"),
     Case("tokenizer-kind", "unknown", lambda: text.fit_tokenizer(None, kind="bpe"), ValueError,
          r"unknown tokenizer 'bpe'", r"use 'word' or 'wordpiece'"),
     Case("text-encoder-kind", "unknown", lambda: text.default_config("lstm", fast=True), ValueError,

@@ -1,5 +1,5 @@
-"""Alignment losses: hand-computed values, loop-based reference implementations, torch's own losses, gradients,
-the temperature clamp and bad input."""
+"""Alignment losses (notebook 07's, as saved in mmlab.models.losses): hand-computed values, loop-based reference
+implementations, torch's own losses, gradients, the temperature clamp and bad input."""
 
 import math
 
@@ -7,7 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmlab.losses import InfoNCELoss, SigmoidLoss, TripletLoss, semi_hard_negatives
+from mmlab.models.losses import (LogitScale, alignment_loss, info_nce, logit_scale, semi_hard_negatives, sigmoid_loss,
+                                 similarity, triplet_loss, triplet_rows)
 
 # Two pairs of unit vectors with cosine similarity matrix s = [[1, 0.6], [0, 0.8]].
 Q2 = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
@@ -32,8 +33,30 @@ def _random_positives(seed: int, batch: int = 6) -> torch.Tensor:
     return (torch.rand(batch, batch, generator=g) < 0.3) | torch.eye(batch, dtype=torch.bool)
 
 
+def _eye(n: int) -> torch.Tensor:
+    return torch.eye(n, dtype=torch.bool)
+
+
 def _cos(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(a @ b / (a.norm() * b.norm()))
+
+
+def infonce(q, x, temperature=0.07, positives=None):
+    """InfoNCE of embeddings at a fixed temperature, as the towers compute it."""
+    scale = LogitScale(temperature, learnable=False).double()
+    return info_nce(scale(similarity(q, x)), _eye(len(q)) if positives is None else positives)
+
+
+def sigmoid(q, x, scale=10.0, bias=-10.0, positives=None):
+    logits = LogitScale(1 / scale, learnable=False, bias=bias).double()(similarity(q, x))
+    return sigmoid_loss(logits, _eye(len(q)) if positives is None else positives)
+
+
+def triplet(q, x, margin, negatives, positives=None, symmetric=True):
+    sim, positives = similarity(q, x), _eye(len(q)) if positives is None else positives
+    if symmetric:
+        return triplet_loss(sim, positives, margin, negatives)
+    return triplet_rows(sim, positives, margin, negatives)
 
 
 # ---------------------------------------------------------------- hand-computed values
@@ -44,20 +67,19 @@ def test_infonce_hand_computed():
     cols = (math.log1p(math.exp(-2.0)) + math.log1p(math.exp(-0.4))) / 2   # [2, 0], [1.2, 1.6]: (0.1269 + 0.5130) / 2
     expected = (rows + cols) / 2
     assert expected == pytest.approx(0.2987, abs=1e-4)
-    loss = InfoNCELoss(temperature=0.5, learnable=False)
-    assert loss(Q2, I2).item() == pytest.approx(expected, rel=1e-6)
-    assert InfoNCELoss(temperature=0.5, learnable=False, symmetric=False)(Q2, I2).item() == pytest.approx(rows)
+    assert infonce(Q2, I2, 0.5).item() == pytest.approx(expected, rel=1e-6)
     # Embeddings are L2-normalised inside: scaling them changes nothing.
-    assert loss(5 * Q2, 0.1 * I2).item() == pytest.approx(expected, rel=1e-6)
+    assert infonce(5 * Q2, 0.1 * I2, 0.5).item() == pytest.approx(expected, rel=1e-6)
 
 
-def test_infonce_starts_as_clip():
-    loss = InfoNCELoss()
-    assert loss.temperature == pytest.approx(0.07)
-    assert loss.scale == pytest.approx(1 / 0.07)
-    assert loss.log_scale.item() == pytest.approx(math.log(1 / 0.07))
-    assert [name for name, _ in loss.named_parameters()] == ["log_scale"]
-    assert list(InfoNCELoss(learnable=False).parameters()) == []
+def test_infonce_scale_starts_as_clip():
+    scale = logit_scale("infonce")
+    assert scale.temperature == pytest.approx(0.07)
+    assert scale.log_scale.item() == pytest.approx(math.log(1 / 0.07))
+    assert [name for name, _ in scale.named_parameters()] == ["log_scale"]
+    assert list(logit_scale("infonce", learnable=False).parameters()) == []
+    assert [name for name, _ in logit_scale("sigmoid", 0.1).named_parameters()] == ["log_scale", "bias"]
+    assert list(logit_scale("triplet_sum").parameters()) == []
 
 
 def test_triplet_hand_computed():
@@ -73,13 +95,13 @@ def test_triplet_hand_computed():
         ("semi_hard", False): (0.38 + 0.7 + 0) / 3,
     }
     for (negatives, symmetric), expected in cases.items():
-        loss = TripletLoss(margin=0.5, negatives=negatives, symmetric=symmetric)(Q3, I3)
+        loss = triplet(Q3, I3, 0.5, negatives, symmetric=symmetric)
         assert loss.item() == pytest.approx(expected, abs=1e-5), (negatives, symmetric)
 
 
 def test_triplet_two_pairs_hand_computed():
     # s = [[1, 0.6], [0, 0.8]], margin 0.5: rows 0.1 and 0; columns 0 and 0.3.
-    assert TripletLoss(margin=0.5)(Q2, I2).item() == pytest.approx((0.05 + 0.15) / 2)
+    assert triplet(Q2, I2, 0.5, "sum").item() == pytest.approx((0.05 + 0.15) / 2)
 
 
 def test_sigmoid_hand_computed():
@@ -87,13 +109,13 @@ def test_sigmoid_hand_computed():
     # L = (1/2) [-log σ(0) - log σ(4) - log σ(10) - log σ(-2)]
     expected = (math.log(2) + math.log1p(math.exp(-4)) + math.log1p(math.exp(-10)) + math.log1p(math.exp(2))) / 2
     assert expected == pytest.approx(1.4191, abs=1e-4)
-    loss = SigmoidLoss()
-    assert loss.scale == pytest.approx(10.0) and loss.bias.item() == -10.0
-    assert loss(Q2, I2).item() == pytest.approx(expected, rel=1e-6)
+    scale = logit_scale("sigmoid", temperature=0.1)
+    assert scale.temperature == pytest.approx(0.1) and scale.bias.item() == -10.0
+    assert sigmoid(Q2, I2).item() == pytest.approx(expected, rel=1e-6)
     # Marking (0, 1) as a positive flips the sign of its term: -log σ(-4) instead of -log σ(4).
     positives = torch.tensor([[True, True], [False, True]])
     flipped = expected + (math.log1p(math.exp(4)) - math.log1p(math.exp(-4))) / 2
-    assert loss(Q2, I2, positives).item() == pytest.approx(flipped, rel=1e-6)
+    assert sigmoid(Q2, I2, positives=positives).item() == pytest.approx(flipped, rel=1e-6)
 
 
 # ---------------------------------------------------------------- independent implementations
@@ -119,14 +141,13 @@ def _infonce_loop(q, x, scale, positives):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_infonce_matches_loop_and_cross_entropy(seed):
     q, x = _random_batch(seed)
-    loss = InfoNCELoss(temperature=0.1, learnable=False).double()
     eye = torch.eye(len(q), dtype=torch.bool).tolist()
     # rel 1e-6: log(1/τ) is stored in float32 even when the loss runs in float64
-    assert loss(q, x).item() == pytest.approx(_infonce_loop(q, x, 10.0, eye), rel=1e-6)
+    assert infonce(q, x, 0.1).item() == pytest.approx(_infonce_loop(q, x, 10.0, eye), rel=1e-6)
     logits = 10.0 * F.normalize(q, dim=1) @ F.normalize(x, dim=1).T
     labels = torch.arange(len(q))
     clip_form = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
-    assert loss(q, x).item() == pytest.approx(clip_form.item(), rel=1e-6)
+    assert infonce(q, x, 0.1).item() == pytest.approx(clip_form.item(), rel=1e-6)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -134,16 +155,18 @@ def test_multi_positive_infonce_matches_loop(seed):
     q, x = _random_batch(seed)
     positives = _random_positives(seed)
     assert positives.sum() > len(q)  # the case really has extra positives
-    loss = InfoNCELoss(temperature=0.2, learnable=False).double()
-    assert loss(q, x, positives).item() == pytest.approx(_infonce_loop(q, x, 5.0, positives.tolist()), rel=1e-6)
-    assert loss(q, x, positives).item() != pytest.approx(loss(q, x).item(), rel=1e-3)
+    value = infonce(q, x, 0.2, positives).item()
+    assert value == pytest.approx(_infonce_loop(q, x, 5.0, positives.tolist()), rel=1e-6)
+    assert value != pytest.approx(infonce(q, x, 0.2).item(), rel=1e-3)
 
 
-def test_multi_positive_with_diagonal_equals_plain():
+def test_one_hot_targets_equal_class_indices():
+    # With only the diagonal marked, the soft targets are one-hot: the plain CLIP loss with class indices.
     q, x = _random_batch(3)
-    for loss in (InfoNCELoss().double(), TripletLoss(negatives="hardest"), SigmoidLoss().double()):
-        diagonal = torch.eye(len(q), dtype=torch.bool)
-        assert loss(q, x, diagonal).item() == pytest.approx(loss(q, x).item(), rel=1e-12)
+    logits = 10.0 * similarity(q, x)
+    labels = torch.arange(len(q))
+    plain = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+    assert info_nce(logits, _eye(len(q))).item() == pytest.approx(plain.item(), rel=1e-12)
 
 
 def _triplet_loop(q, x, margin, negatives, positives, symmetric):
@@ -179,10 +202,9 @@ def _triplet_loop(q, x, margin, negatives, positives, symmetric):
 def test_triplet_matches_loop(negatives, symmetric, masked):
     q, x = _random_batch(4)
     positives = _random_positives(4) if masked else torch.eye(len(q), dtype=torch.bool)
-    loss = TripletLoss(margin=0.3, negatives=negatives, symmetric=symmetric)
     expected = _triplet_loop(q, x, 0.3, negatives, positives.tolist(), symmetric)
     assert expected > 0
-    assert loss(q, x, positives).item() == pytest.approx(expected, rel=1e-9)
+    assert triplet(q, x, 0.3, negatives, positives, symmetric).item() == pytest.approx(expected, rel=1e-9)
 
 
 def test_triplet_matches_torch_triplet_margin_loss():
@@ -194,7 +216,7 @@ def test_triplet_matches_torch_triplet_margin_loss():
     # "hardest", queries→items: one triplet per anchor with the hardest negative.
     sim = (qn @ xn.T).masked_fill(torch.eye(n, dtype=torch.bool), -2)
     hardest = sim.argmax(dim=1)
-    ours = TripletLoss(margin, "hardest", symmetric=False)(q, x).item()
+    ours = triplet(q, x, margin, "hardest", symmetric=False).item()
     theirs = F.triplet_margin_with_distance_loss(q, x, x[hardest], distance_function=cosine_distance, margin=margin)
     assert ours == pytest.approx(theirs.item(), rel=1e-9)
     theirs = F.triplet_margin_with_distance_loss(qn, xn, xn[hardest], distance_function=half_squared_euclidean,
@@ -205,7 +227,7 @@ def test_triplet_matches_torch_triplet_margin_loss():
     anchors, pos, neg = q[list(i)], x[list(i)], x[list(j)]
     theirs = F.triplet_margin_with_distance_loss(anchors, pos, neg, distance_function=cosine_distance, margin=margin,
                                                  reduction="sum") / n
-    assert TripletLoss(margin, "sum", symmetric=False)(q, x).item() == pytest.approx(theirs.item(), rel=1e-9)
+    assert triplet(q, x, margin, "sum", symmetric=False).item() == pytest.approx(theirs.item(), rel=1e-9)
 
 
 def _sigmoid_loop(q, x, t, b, positives):
@@ -221,12 +243,11 @@ def _sigmoid_loop(q, x, t, b, positives):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_sigmoid_matches_loop(seed):
     q, x = _random_batch(seed)
-    loss = SigmoidLoss(scale=7.0, bias=-3.0).double()
     eye = torch.eye(len(q), dtype=torch.bool)
-    assert loss(q, x).item() == pytest.approx(_sigmoid_loop(q, x, 7.0, -3.0, eye.tolist()), rel=1e-6)
+    assert sigmoid(q, x, 7.0, -3.0).item() == pytest.approx(_sigmoid_loop(q, x, 7.0, -3.0, eye.tolist()), rel=1e-6)
     positives = _random_positives(seed)
-    assert loss(q, x, positives).item() == pytest.approx(_sigmoid_loop(q, x, 7.0, -3.0, positives.tolist()),
-                                                         rel=1e-6)
+    assert sigmoid(q, x, 7.0, -3.0, positives).item() == pytest.approx(
+        _sigmoid_loop(q, x, 7.0, -3.0, positives.tolist()), rel=1e-6)
 
 
 # ---------------------------------------------------------------- semi-hard mining
@@ -250,104 +271,93 @@ def test_semi_hard_triplet_uses_the_miner():
     sim = F.normalize(q, dim=1) @ F.normalize(x, dim=1).T
     index = semi_hard_negatives(sim, torch.eye(len(q), dtype=torch.bool), margin=0.3)
     expected = (0.3 - sim.diagonal() + sim[torch.arange(len(q)), index]).clamp(min=0).mean()
-    assert TripletLoss(0.3, "semi_hard", symmetric=False)(q, x).item() == pytest.approx(expected.item(), rel=1e-12)
+    assert triplet(q, x, 0.3, "semi_hard", symmetric=False).item() == pytest.approx(expected.item(), rel=1e-12)
 
 
 # ---------------------------------------------------------------- gradients and the temperature
 
-@pytest.mark.parametrize("make", [InfoNCELoss, SigmoidLoss, lambda: TripletLoss(0.3, "hardest"),
-                                  lambda: TripletLoss(0.3, "sum"), lambda: TripletLoss(0.5, "semi_hard")])
-def test_gradients_are_finite_and_nonzero(make):
+@pytest.mark.parametrize("name", ["infonce", "sigmoid", "triplet_sum", "triplet_hardest", "triplet_semi_hard"])
+def test_gradients_are_finite_and_nonzero(name):
     q, x = _random_batch(7)
     q, x = q.float().requires_grad_(), x.float().requires_grad_()
-    loss_fn = make()
-    loss = loss_fn(q, x)
-    loss.backward()
-    tensors = [q, x, *loss_fn.parameters()]
-    for tensor in tensors:
+    scale = logit_scale(name, 0.07)
+    alignment_loss(name, similarity(q, x), _eye(len(q)), scale, margin=0.5).backward()
+    for tensor in [q, x, *scale.parameters()]:
         assert tensor.grad is not None and torch.isfinite(tensor.grad).all()
         assert tensor.grad.abs().sum() > 0
-    assert len(list(loss_fn.parameters())) == {"InfoNCELoss": 1, "SigmoidLoss": 2}.get(type(loss_fn).__name__, 0)
+    assert len(list(scale.parameters())) == {"infonce": 1, "sigmoid": 2}.get(name, 0)
 
 
 def test_temperature_stays_within_clamp_when_pushed(one_thread):
     # Perfectly separable pairs (cos 1 to the partner, 0.9 to the others): the loss keeps falling as the scale
     # grows, so the optimiser pushes τ down; the small gap keeps the gradient from underflowing on the way.
     emb = torch.cat([math.sqrt(0.1) * torch.eye(8), math.sqrt(0.9) * torch.ones(8, 1)], dim=1)
-    loss_fn = InfoNCELoss()
-    optimiser = torch.optim.Adam(loss_fn.parameters(), lr=0.2)  # steps of ~0.2 whatever the gradient size
+    scale = LogitScale()
+    optimiser = torch.optim.Adam(scale.parameters(), lr=0.2)  # steps of ~0.2 whatever the gradient size
     for _ in range(25):  # log(100) - log(1/0.07) ≈ 1.95: the clamp is reached after ~12 steps
         optimiser.zero_grad()
-        loss_fn(emb, emb).backward()
+        info_nce(scale(similarity(emb, emb)), _eye(8)).backward()
         optimiser.step()
-        assert loss_fn.temperature >= 0.01 - 1e-9
-        assert loss_fn.scale <= 100.0
-    loss_fn(emb, emb)
-    assert loss_fn.log_scale.item() == pytest.approx(math.log(100.0))
-    assert loss_fn.temperature == pytest.approx(0.01)
+        assert scale.temperature >= 0.01 - 1e-9
+    scale(similarity(emb, emb))
+    assert scale.log_scale.item() == pytest.approx(math.log(100.0))
+    assert scale.temperature == pytest.approx(0.01)
 
 
 def test_clamped_temperature_can_still_learn():
     # A parameter clamped only in the forward graph would get zero gradient above the limit and stay stuck there.
-    loss_fn = InfoNCELoss()
+    scale = LogitScale()
     with torch.no_grad():
-        loss_fn.log_scale.fill_(10.0)
+        scale.log_scale.fill_(10.0)
     q, x = _random_batch(8)
-    loss_fn.double()(q, x).backward()
-    assert loss_fn.log_scale.item() == pytest.approx(math.log(100.0))
-    assert loss_fn.log_scale.grad.abs().item() > 0
+    info_nce(scale.double()(similarity(q, x)), _eye(len(q))).backward()
+    assert scale.log_scale.item() == pytest.approx(math.log(100.0))
+    assert scale.log_scale.grad.abs().item() > 0
 
 
 def test_two_forwards_before_backward():
     # Gradient accumulation: the in-place clamp must not break the first graph.
-    loss_fn = InfoNCELoss().double()
-    q1, x1 = _random_batch(9)
-    q2, x2 = _random_batch(10)
-    (loss_fn(q1, x1) + loss_fn(q2, x2)).backward()
-    assert torch.isfinite(loss_fn.log_scale.grad)
+    scale = LogitScale().double()
+    (q1, x1), (q2, x2) = _random_batch(9), _random_batch(10)
+    (info_nce(scale(similarity(q1, x1)), _eye(6)) + info_nce(scale(similarity(q2, x2)), _eye(6))).backward()
+    assert torch.isfinite(scale.log_scale.grad)
 
 
 def test_fixed_temperature_is_not_clamped():
-    loss_fn = InfoNCELoss(temperature=0.005, learnable=False)
-    assert loss_fn.temperature == pytest.approx(0.005)
+    assert LogitScale(temperature=0.005, learnable=False).temperature == pytest.approx(0.005)
 
 
 # ---------------------------------------------------------------- bad input
 
-@pytest.mark.parametrize("make", [InfoNCELoss, SigmoidLoss, TripletLoss])
-def test_bad_shapes_raise(make):
-    loss_fn = make()
+@pytest.mark.parametrize("loss", [info_nce, sigmoid_loss, triplet_loss])
+def test_bad_batches_raise(loss):
     q = torch.randn(4, 8)
-    with pytest.raises(ValueError, match="2-D"):
-        loss_fn(q[0], q[0])
-    with pytest.raises(ValueError, match="pair up"):
-        loss_fn(q, torch.randn(3, 8))
-    with pytest.raises(ValueError, match="dimension"):
-        loss_fn(q, torch.randn(4, 6))
-    with pytest.raises(ValueError, match="at least 2"):
-        loss_fn(q[:1], q[:1])
-    with pytest.raises(ValueError, match="NaN"):
-        loss_fn(q, torch.full((4, 8), float("nan")))
-    with pytest.raises(TypeError, match="float"):
-        loss_fn(q.long(), q.long())
-    with pytest.raises(ValueError, match="shape"):
-        loss_fn(q, q, torch.eye(3, dtype=torch.bool))
-    with pytest.raises(TypeError, match="bool"):
-        loss_fn(q, q, torch.eye(4))
-    with pytest.raises(ValueError, match="diagonal"):
-        loss_fn(q, q, torch.zeros(4, 4, dtype=torch.bool))
+    sim, eye = similarity(q, q), _eye(4)
+    for scores, positives, message in [
+            (sim[0], eye, r"scores must be a float \(B, B\) matrix"), (sim[:3], eye, r"\(B, B\)"),
+            (sim[:1, :1], eye[:1, :1], "B >= 2"), (sim.long(), eye, "float"),
+            (torch.full((4, 4), math.nan), eye, "NaN"), (sim, _eye(3), r"bool \(4, 4\) mask"),
+            (sim, eye.float(), "bool"), (sim, torch.zeros(4, 4, dtype=torch.bool), "diagonal")]:
+        with pytest.raises(ValueError, match=message):
+            loss(scores, positives)
+
+
+def test_similarity_needs_paired_batches():
+    q = torch.randn(4, 8)
+    for items in (torch.randn(3, 8), torch.randn(4, 6)):
+        with pytest.raises(ValueError, match="same shape, B >= 2: pair query i with item i"):
+            similarity(q, items)
+    with pytest.raises(ValueError, match="B >= 2"):
+        similarity(q[:1], q[:1])
 
 
 def test_bad_options_raise():
-    with pytest.raises(ValueError, match="temperature"):
-        InfoNCELoss(temperature=0)
-    with pytest.raises(ValueError, match="clamp"):
-        InfoNCELoss(temperature=0.001)
-    with pytest.raises(ValueError, match="negatives"):
-        TripletLoss(negatives="hard")
-    with pytest.raises(ValueError, match="margin"):
-        TripletLoss(margin=0)
-    with pytest.raises(ValueError, match="scale"):
-        SigmoidLoss(scale=-1)
-    with pytest.raises(ValueError, match="square"):
-        semi_hard_negatives(torch.zeros(2, 3), torch.ones(2, 3, dtype=torch.bool), 0.2)
+    with pytest.raises(ValueError, match="temperature=0 must be > 0"):
+        LogitScale(temperature=0)
+    with pytest.raises(ValueError, match="at most max_scale=100"):
+        LogitScale(temperature=0.001)
+    sim, eye = similarity(*_random_batch(0)), _eye(6)
+    with pytest.raises(ValueError, match="unknown negatives='hard'; choose one of 'sum', 'hardest', 'semi_hard'"):
+        triplet_loss(sim, eye, negatives="hard")
+    with pytest.raises(ValueError, match="margin=0 must be > 0; 0.2 is a common start"):
+        triplet_loss(sim, eye, margin=0)

@@ -43,7 +43,7 @@ from mmlab import zoo
 from mmlab.config import device as default_device
 from mmlab.data.catalog import Catalog
 from mmlab.data.images import rotate_hue, shopper_photo
-from mmlab.losses import InfoNCELoss
+from mmlab.models.losses import LogitScale, info_nce, similarity
 from mmlab.metrics import evaluate, precision_at_k
 from mmlab.models.image import ProjectionHead, SmallCNN, Standardise, resize
 from mmlab.preprocess import channel_stats
@@ -371,7 +371,7 @@ def training_queries(catalog: Catalog) -> pd.DataFrame:
 def contrastive_loss(photos: Tensor, products: Tensor, look_ids: Tensor, temperature: float) -> Tensor:
     """Symmetric InfoNCE over a batch of (photo, product) pairs; products with the same look are all positives."""
     positives = look_ids[:, None] == look_ids[None, :]
-    return InfoNCELoss(temperature, learnable=False)(photos, products, positives)
+    return info_nce(LogitScale(temperature, learnable=False)(similarity(photos, products)), positives)
 
 
 def pair_batches(catalog: Catalog, train: pd.DataFrame, products: Tensor, look_ids: Tensor, batch_size: int,
