@@ -402,7 +402,7 @@ CASES = [
     Case("tokenizer-kind", "unknown", lambda: text.fit_tokenizer(None, kind="bpe"), ValueError,
          r"unknown tokenizer 'bpe'", r"use 'word' or 'wordpiece'"),
     Case("text-encoder-kind", "unknown", lambda: text.default_config("lstm", fast=True), ValueError,
-         r"unknown encoder kind 'lstm'", r"choose one of \('mean', 'gru', 'bert'\)"),
+         r"unknown encoder kind 'lstm'", r"choose one of \('mean', 'gru', 'transformer'\)"),
     Case("text-setting", "unknown", lambda: text.trained_text_encoder(None, epoch=2), ValueError,
          r"unknown settings \['epoch'\]", r"TextConfig has \[.*'epochs'"),
     Case("image-kind", "unknown", lambda: image.config_for("vit", fast=True), ValueError,

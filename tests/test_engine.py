@@ -8,9 +8,10 @@ from PIL import Image
 
 from mmlab.data.catalog import load_catalog
 from mmlab.encoders.image import RawPixels, embed, photos_to_tensor
-from mmlab.encoders.text import MeanEncoder, encode_texts, tokenizer_texts
+from mmlab.encoders.text import encode_texts, tokenizer_texts
 from mmlab.encoders.tokenizers import WordVocab
 from mmlab.engine import Encoders, Filters, SearchEngine, demo, photo_tensor
+from mmlab.models.text import MeanEncoder
 from mmlab.towerdata import Products
 from mmlab.twotower import TowerConfig, TwoTower
 

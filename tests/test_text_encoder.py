@@ -14,8 +14,9 @@ import torch
 from mmlab.data.catalog import load_catalog
 from mmlab.encoders.pretrained import load_wordllama, wordllama_embed
 from mmlab.encoders.text import (KINDS, BM25Index, ProductSampler, TextConfig, build_encoder, encode_texts,
-                                 product_text_embeddings, reverse_padded, trained_text_encoder)
+                                 product_text_embeddings, trained_text_encoder)
 from mmlab.encoders.tokenizers import PAD_ID, UNK_ID, WordPiece, WordVocab, pad_batch
+from mmlab.models.text import reverse_padded
 from mmlab.preprocess import CJK, normalize_text
 
 TEXTS = ["Lumio Red Cotton T-Shirt (Size M)", "a red cotton t-shirt by Lumio, size M", "blue wool scarf",
@@ -111,7 +112,7 @@ def test_gradients_reach_every_layer(wordpiece, kind):
 
 def test_bert_attention_maps_are_distributions(wordpiece):
     torch.manual_seed(0)
-    pieces, maps = build_encoder("bert", wordpiece, dim=32).attention_maps("red cotton t-shirt")
+    pieces, maps = build_encoder("transformer", wordpiece, dim=32).attention_maps("red cotton t-shirt")
     assert maps.shape == (2, 4, len(pieces), len(pieces))
     torch.testing.assert_close(maps.sum(-1), torch.ones(2, 4, len(pieces)))
 

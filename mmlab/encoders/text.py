@@ -2,10 +2,12 @@
 
 Three encoders, from simplest to richest, all ``forward(ids, mask) -> (B, dim)`` unit vectors:
 
-``MeanEncoder``  bag of embeddings: the masked mean of the token embeddings. Word order is lost.
-``GRUEncoder``   a bidirectional GRU reads the tokens in both directions; its states are mean-pooled (mask aware).
-``BertEncoder``  a tiny Transformer (``transformers.BertModel`` built from a config and trained from scratch):
-                 every token attends to every other one; the last layer's states are mean-pooled.
+``MeanEncoder``         bag of embeddings: the masked mean of the token embeddings. Word order is lost.
+``GRUEncoder``          a bidirectional GRU reads the tokens in both directions; its states are mean-pooled.
+``TransformerEncoder``  a tiny Transformer trained from scratch: every token attends to every other one; the last
+                        layer's states are mean-pooled.
+
+The encoders are written in notebook 03 and saved to :mod:`mmlab.models.text`; this module trains and caches them.
 
 A product is read as passages, its English title + description and its Chinese ones; its vector is the
 normalised sum of its passages' vectors, so one index serves queries in both languages.
@@ -23,7 +25,7 @@ final table only.
 
 Public API used by later notebooks::
 
-    model, summary = trained_text_encoder(catalog, kind="mean")  # "mean" | "gru" | "bert"; cached in the zoo
+    model, summary = trained_text_encoder(catalog, kind="mean")  # "mean" | "gru" | "transformer"; in the zoo
     queries = encode_texts(model, ["red t-shirt", "红色T恤"])      # (2, dim) float32, unit rows
     products = product_text_embeddings(model, catalog)           # (n_skus, dim), rows in catalog.skus order
     ranked = bm25_rank(catalog, ["red t-shirt"], k=10)           # the lexical baseline: SKU ids per text
@@ -42,142 +44,27 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import BertConfig, BertModel
 
 from mmlab import augment, zoo
 from mmlab.config import one_thread
 from mmlab.data.catalog import Catalog
 from mmlab.data.queries import typo
-from mmlab.encoders.tokenizers import MAX_LEN, PAD_ID, TextTokenizer, WordPiece, WordVocab, pad_batch, pad_ids
+from mmlab.encoders.tokenizers import TextTokenizer, WordPiece, WordVocab, pad_batch, pad_ids
 from mmlab.metrics import ndcg_per_query
-from mmlab.pooling import masked_mean
+from mmlab.models.text import ENCODERS, TextEncoder
 from mmlab.preprocess import normalize_text, tokens
 from mmlab.retrieval import rank_ids
 from mmlab.train import fit
 
-KINDS = ("mean", "gru", "bert")
-VERSION = 1  # part of every checkpoint's key: bump it when a code change alters what training produces
+KINDS = tuple(ENCODERS)
+VERSION = 2  # part of every checkpoint's key: bump it when a code change alters what training produces
 
-# ---------------------------------------------------------------------------------------------------
-# Encoders
-# ---------------------------------------------------------------------------------------------------
-
-
-class TextEncoder(nn.Module):
-    """Base class: keeps the tokeniser beside the weights and L2-normalises what ``vectors`` returns."""
-
-    def __init__(self, tokenizer: TextTokenizer, dim: int) -> None:
-        super().__init__()
-        self.tokenizer, self.dim = tokenizer, dim
-
-    def vectors(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
-
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        if ids.ndim != 2 or ids.shape != mask.shape:
-            raise ValueError(f"ids and mask must both be (batch, length), got {tuple(ids.shape)} and "
-                             f"{tuple(mask.shape)}; build them with pad_batch")
-        return F.normalize(self.vectors(ids, mask), dim=-1)
-
-
-def token_embedding(vocab_size: int, dim: int, std: float = 0.1) -> nn.Embedding:
-    """A token-embedding table drawn from N(0, ``std``²), the padding row zero.
-
-    PyTorch's default is N(0, 1). Adam moves every weight by about the learning rate per step, so with lr 0.01 a
-    unit-sized vector needs some 100 steps to turn; at std 0.1 it turns ten times sooner (BERT uses 0.02). On
-    MiniMart this alone lifted the bag of embeddings from 0.85 to 0.91 validation NDCG@10 after 12 epochs.
-    """
-    embed = nn.Embedding(vocab_size, dim, padding_idx=PAD_ID)
-    nn.init.normal_(embed.weight, std=std)
-    with torch.no_grad():
-        embed.weight[PAD_ID].zero_()
-    return embed
-
-
-class MeanEncoder(TextEncoder):
-    """Bag of embeddings: one learned vector per token, averaged over the text (dropout while training)."""
-
-    def __init__(self, tokenizer: TextTokenizer, dim: int = 128, dropout: float = 0.1) -> None:
-        super().__init__(tokenizer, dim)
-        self.embed = token_embedding(tokenizer.vocab_size, dim)
-        self.dropout = nn.Dropout(dropout)
-
-    def vectors(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return masked_mean(self.dropout(self.embed(ids)), mask)
-
-
-def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Reverse each sequence of ``x`` (B, L, ...) within its own length; the padding stays at the end."""
-    positions = torch.arange(x.shape[1]).expand(len(lengths), -1)
-    order = torch.where(positions < lengths[:, None], lengths[:, None] - 1 - positions, positions)
-    return x.gather(1, order.view(*order.shape, *[1] * (x.ndim - 2)).expand_as(x))
-
-
-class GRUEncoder(TextEncoder):
-    """Token embeddings -> a GRU reading left to right and one reading right to left -> masked mean of their
-    states -> linear to ``dim``.
-
-    The right-to-left GRU reads each text reversed *within its length*, so it starts at the last real token,
-    never at the padding: padding cannot change the result (``nn.GRU(bidirectional=True)`` on a padded batch
-    would start the backward pass on the padding, unless the batch is packed).
-    """
-
-    def __init__(self, tokenizer: TextTokenizer, dim: int = 128, dropout: float = 0.1, embed_dim: int = 128,
-                 hidden: int = 64) -> None:
-        super().__init__(tokenizer, dim)
-        self.embed = token_embedding(tokenizer.vocab_size, embed_dim)
-        self.left_to_right = nn.GRU(embed_dim, hidden, batch_first=True)
-        self.right_to_left = nn.GRU(embed_dim, hidden, batch_first=True)
-        self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(2 * hidden, dim)
-
-    def vectors(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x, lengths = self.dropout(self.embed(ids)), mask.sum(dim=1)
-        ahead, _ = self.left_to_right(x)
-        behind, _ = self.right_to_left(reverse_padded(x, lengths))
-        states = torch.cat([ahead, reverse_padded(behind, lengths)], dim=-1)
-        return self.out(masked_mean(self.dropout(states), mask))
-
-
-class BertEncoder(TextEncoder):
-    """A tiny BERT (``dim`` wide, ``layers`` deep) from a ``BertConfig``, trained from scratch: no download."""
-
-    def __init__(self, tokenizer: TextTokenizer, dim: int = 128, dropout: float = 0.1, layers: int = 2,
-                 heads: int = 4, max_len: int = MAX_LEN) -> None:
-        super().__init__(tokenizer, dim)
-        config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=dim, num_hidden_layers=layers,
-                            num_attention_heads=heads, intermediate_size=2 * dim, max_position_embeddings=max_len,
-                            hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout, pad_token_id=PAD_ID)
-        config._attn_implementation = "sdpa"  # fast fused attention; ``attention_maps`` switches to "eager"
-        self.bert = BertModel(config, add_pooling_layer=False)
-
-    def vectors(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return masked_mean(self.bert(input_ids=ids, attention_mask=mask.long()).last_hidden_state, mask)
-
-    @torch.no_grad()
-    def attention_maps(self, text: str) -> tuple[list[str], torch.Tensor]:
-        """The tokens of ``text`` and the attention weights ``(layers, heads, L, L)`` (row = who attends)."""
-        ids, mask = pad_batch(self.tokenizer, [text])
-        was_training = self.training
-        self.eval()  # no dropout on the weights we look at
-        self.bert.set_attn_implementation("eager")  # only the plain implementation returns the weights
-        try:
-            out = self.bert(input_ids=ids, attention_mask=mask.long(), output_attentions=True)
-        finally:
-            self.bert.set_attn_implementation("sdpa")
-            self.train(was_training)
-        pieces = self.tokenizer.tokenize(text) or ["[UNK]"]
-        return pieces, torch.stack(out.attentions)[:, 0]
-
-
-ENCODERS: dict[str, type[TextEncoder]] = {"mean": MeanEncoder, "gru": GRUEncoder, "bert": BertEncoder}
-
-
-def build_encoder(kind: str, tokenizer: TextTokenizer, dim: int = 128, dropout: float = 0.1) -> TextEncoder:
-    """A fresh, untrained encoder of one of the ``KINDS``."""
-    if kind not in ENCODERS:
-        raise ValueError(f"unknown encoder kind {kind!r}; choose one of {KINDS}")
-    return ENCODERS[kind](tokenizer, dim, dropout)
+def build_encoder(kind: str, tokenizer: TextTokenizer, dim: int = 128, dropout: float = 0.1,
+                  encoders: dict[str, type[TextEncoder]] = ENCODERS) -> TextEncoder:
+    """A fresh, untrained encoder of one of the ``KINDS`` (built from ``encoders``: a notebook passes its own)."""
+    if kind not in encoders:
+        raise ValueError(f"unknown encoder kind {kind!r}; choose one of {tuple(encoders)}")
+    return encoders[kind](tokenizer, dim, dropout)
 
 
 def n_parameters(model: nn.Module) -> int:
@@ -208,8 +95,8 @@ def embed_ids(model: TextEncoder, id_lists: Sequence[Sequence[int]], batch_size:
 
 def encode_texts(model: TextEncoder, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
     """Embed ``texts`` (any language of the catalog): a float32 array (len(texts), dim) of unit rows."""
-    if not isinstance(model, TextEncoder):
-        raise TypeError(f"model must be a TextEncoder (from trained_text_encoder), got {type(model).__name__}")
+    if not (isinstance(model, nn.Module) and hasattr(model, "tokenizer")):  # a notebook's own classes count too
+        raise TypeError(f"model must be a text encoder (from trained_text_encoder), got {type(model).__name__}")
     if isinstance(texts, str) or not isinstance(texts, Sequence) or len(texts) == 0:
         raise TypeError("texts must be a non-empty list of str; wrap a single text in a list: [text]")
     return embed_ids(model, [model.tokenizer.encode(text) for text in texts], batch_size)
@@ -454,10 +341,10 @@ def train_text_encoder(model: TextEncoder, catalog: Catalog, config: TextConfig,
 
 
 # Per encoder: learning rate and epochs, picked on the VAL queries within the notebook's 3-minute CPU budget
-# (an epoch of the tiny BERT costs about 8x one of the bag of embeddings, the GRU about 4x). BERT keeps its own
-# initialisation (std 0.02), hence its lower learning rate.
+# (an epoch of the tiny Transformer costs about 8x one of the bag of embeddings, the GRU about 4x). The
+# Transformer starts its embeddings at std 0.02 (as BERT and GPT-2 do), hence its lower learning rate.
 KIND_SETTINGS = {"mean": {"lr": 1e-2, "epochs": 12}, "gru": {"lr": 1e-2, "epochs": 8},
-                 "bert": {"lr": 2e-3, "epochs": 6}}
+                 "transformer": {"lr": 2e-3, "epochs": 6}}
 
 
 def default_config(kind: str, fast: bool) -> TextConfig:
@@ -469,8 +356,9 @@ def default_config(kind: str, fast: bool) -> TextConfig:
 
 
 def trained_text_encoder(catalog: Catalog, kind: str = "mean", seed: int = 0, progress: bool = True,
-                         **overrides) -> tuple[TextEncoder, dict]:
-    """A text encoder trained on ``catalog``, from the zoo cache if it was trained before: ``(model, summary)``.
+                         encoders: dict[str, type[TextEncoder]] = ENCODERS, **overrides) -> tuple[TextEncoder, dict]:
+    """A text encoder trained on ``catalog``, from the zoo cache if it was trained before with the same code:
+    ``(model, summary)``. ``encoders`` are the classes to build from (a notebook passes the ones it writes).
 
     ``overrides`` change fields of the default :class:`TextConfig` (e.g. ``epochs=2``, ``tokenizer="word"``).
     """
@@ -479,9 +367,10 @@ def trained_text_encoder(catalog: Catalog, kind: str = "mean", seed: int = 0, pr
         raise ValueError(f"unknown settings {sorted(unknown)}; TextConfig has {list(TextConfig.__dataclass_fields__)}")
     config = replace(default_config(kind, catalog.fast), **overrides)
     tokenizer = fit_tokenizer(catalog, config.tokenizer, config.vocab_size)
-    key = asdict(config) | {"vocabulary": vocabulary_hash(tokenizer), "seed": seed, "version": VERSION}
+    code = zoo.code_fingerprint(encoders[kind], train_text_encoder, Batch)
+    key = asdict(config) | {"vocabulary": vocabulary_hash(tokenizer), "seed": seed, "version": VERSION, "code": code}
     return zoo.trained(f"text-{kind}", key, catalog.fingerprint(),
-                       build=lambda: build_encoder(kind, tokenizer, config.dim, config.dropout),
+                       build=lambda: build_encoder(kind, tokenizer, config.dim, config.dropout, encoders),
                        train=lambda m: train_text_encoder(m, catalog, config, seed, progress), seed=seed)
 
 
