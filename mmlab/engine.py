@@ -37,10 +37,10 @@ from mmlab.data.byo import has
 from mmlab.data.catalog import Catalog
 from mmlab.encoders import audio, image, text, voice
 from mmlab.encoders.speech_ctc import trained_recogniser
-from mmlab.models.fusion import WeightedSumFusion
+from mmlab.models.fusion import TowerConfig, TwoTower, WeightedSumFusion
 from mmlab.retrieval import check_k
 from mmlab.towerdata import QUERY_KINDS, Products, Queries, product_features, query_features
-from mmlab.twotower import TowerConfig, TwoTower, trained_tower
+from mmlab.twotower import trained_tower
 from mmlab.viz import image_grid
 
 LANGS = ("en", "zh")

@@ -23,8 +23,8 @@ from matplotlib.axes import Axes
 from torch import Tensor
 
 from mmlab.data.catalog import Catalog
+from mmlab.models.fusion import TwoTower
 from mmlab.towerdata import Products, Queries
-from mmlab.twotower import TwoTower
 
 SOURCES = ("product photo", "product title", "typed query", "spoken query", "photo query")
 QUERY_SOURCE = {"text": "typed query", "voice": "spoken query", "image": "photo query"}

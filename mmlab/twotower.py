@@ -1,13 +1,9 @@
-"""The shared two-tower setup of notebooks 06 (fusion) and 07 (alignment losses).
+"""Training and scoring the two towers of notebooks 06 (fusion) and 07 (alignment losses).
 
-The upstream encoders are frozen and their embeddings cached (:mod:`mmlab.towerdata`), so an experiment only trains
+The towers themselves (``TowerConfig``, the query tower, the fusers, ``TwoTower`` and its training step) are written
+in notebook 06 and saved to :mod:`mmlab.models.fusion`; the losses in notebook 07 (:mod:`mmlab.models.losses`). The
+upstream encoders are frozen and their embeddings cached (:mod:`mmlab.towerdata`), so an experiment only trains the
 two small towers on top of them, in seconds:
-
-- the **query tower** maps each kind of query into the shared space: a typed or spoken query (its 03 text / 05
-  voice vector) and a shopper photo (its 02 image vector) through a linear layer each, and a composed query (photo
-  + "in blue") through a composition module, TIRG's gated residual by default;
-- the **product tower** fuses a SKU's modalities (image, text, reviews, behaviour) with one of the fusers of
-  :mod:`mmlab.fusion`, honouring the availability mask (a SKU without reviews or behaviour).
 
     config = TowerConfig(fusion="weighted_sum")
     model, summary = trained_tower(catalog, products, queries, config, seed=0)
@@ -26,143 +22,16 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmlab import metrics, zoo
 from mmlab.data.catalog import Catalog
-from mmlab.models.fusion import FUSIONS, ConcatFusion, GatedFusion, modality_dropout
-from mmlab.models.losses import LOSSES, alignment_loss, logit_scale, similarity
-from mmlab.towerdata import PRODUCT_MODALITIES, QUERY_KINDS, Products, Queries
+from mmlab.models.fusion import FUSIONS, GatedFusion, TowerConfig, TwoTower
+from mmlab.models.losses import alignment_loss, logit_scale
+from mmlab.towerdata import QUERY_KINDS, Products, Queries
 from mmlab.train import batch_rows, fit
 
-COMPOSITIONS = ("gated", "concat", "photo_only")
-VERSION = 3  # part of every checkpoint key, with the code of the fusers: bump when training itself changes
-
-
-@dataclass(frozen=True)
-class TowerConfig:
-    """One experiment: which fusion, which product modalities, which loss, how to train."""
-
-    fusion: str = "weighted_sum"
-    modalities: tuple[str, ...] = PRODUCT_MODALITIES
-    composition: str = "gated"
-    loss: str = "infonce"
-    temperature: float = 0.07  # InfoNCE start (or fixed) temperature; 1/scale for the sigmoid loss
-    learn_temperature: bool = True
-    margin: float = 0.2  # triplet losses only
-    batch_size: int = 128
-    epochs: int = 12
-    lr: float = 3e-3
-    dim: int = 128
-    modality_dropout: float = 0.0  # probability of dropping each present modality of a training SKU
-    train_without: tuple[str, ...] = ()  # modalities masked during training (present again at test unless masked)
-    patience: int | None = 2
-    identity_init: bool = True  # start the 128→128 projections as the identity: the upstream spaces as they are
-
-    def __post_init__(self) -> None:
-        choices = {"fusion": (self.fusion, tuple(FUSIONS)), "composition": (self.composition, COMPOSITIONS),
-                   "loss": (self.loss, LOSSES)}
-        for name, (value, allowed) in choices.items():
-            if value not in allowed:
-                raise ValueError(f"unknown {name}={value!r}; choose one of {allowed}")
-        unknown = set(self.modalities) - set(PRODUCT_MODALITIES)
-        if not self.modalities or unknown:
-            raise ValueError(f"modalities must be a non-empty subset of {PRODUCT_MODALITIES}, got {self.modalities}")
-        if not set(self.train_without) <= set(self.modalities):
-            raise ValueError(f"train_without={self.train_without} must name modalities of {self.modalities}")
-        if self.batch_size < 2 or self.epochs < 1:
-            raise ValueError(f"batch_size must be >= 2 and epochs >= 1, got {self.batch_size} and {self.epochs}; a "
-                             "batch needs 2+ pairs, as the losses use in-batch negatives")
-        if not 0 <= self.modality_dropout <= 1:
-            raise ValueError(f"modality_dropout={self.modality_dropout} must be a probability in [0, 1]; e.g. 0.3 "
-                             "drops about a third of a SKU's present modalities")
-        if self.temperature <= 0:
-            raise ValueError(f"temperature={self.temperature} must be > 0; 0.07 (CLIP's start) is a good default")
-
-
-class QueryTower(nn.Module):
-    """One small module per query kind, all mapping into the shared ``dim``-dimensional space."""
-
-    def __init__(self, image_dim: int, text_dim: int, dim: int, composition: str = "gated",
-                 gated: type[nn.Module] = GatedFusion, concat: type[nn.Module] = ConcatFusion) -> None:
-        super().__init__()
-        self.composition = composition
-        self.text, self.voice, self.image = nn.Linear(text_dim, dim), nn.Linear(text_dim, dim), nn.Linear(image_dim, dim)
-        if composition == "gated":
-            self.composed = gated(image_dim, text_dim, dim)
-        elif composition == "concat":
-            self.composed = concat({"image": image_dim, "text": text_dim}, dim)
-        else:
-            self.composed = nn.Linear(image_dim, dim)  # "photo_only": the modifier text is ignored
-
-    def _compose(self, image: Tensor, text: Tensor) -> Tensor:
-        if self.composition == "gated":
-            return self.composed(image, text)
-        if self.composition == "concat":
-            return self.composed({"image": image, "text": text})
-        return self.composed(image)
-
-    def forward(self, image: Tensor, text: Tensor, kind: Tensor) -> Tensor:
-        """Unit query vectors (B, dim); ``kind`` (B,) indexes :data:`QUERY_KINDS`."""
-        parts = {"text": lambda r: self.text(text[r]), "voice": lambda r: self.voice(text[r]),
-                 "image": lambda r: self.image(image[r]), "composed": lambda r: self._compose(image[r], text[r])}
-        out = torch.zeros(len(kind), self.text.out_features)
-        for code, name in enumerate(QUERY_KINDS):
-            rows = (kind == code).nonzero().flatten()
-            if len(rows):
-                out = out.index_copy(0, rows, F.normalize(parts[name](rows), dim=1))
-        return out
-
-
-def start_as_identity(layer: nn.Linear) -> None:
-    """Make a square linear layer the identity map (weight I, bias 0); leave any other layer as it is.
-
-    The frozen upstream encoders already put a typed query near its product's text and a photo near its product's
-    image; starting from the identity keeps that alignment and lets training add the cross-modal part.
-    """
-    if layer.in_features == layer.out_features:
-        with torch.no_grad():
-            layer.weight.copy_(torch.eye(layer.in_features))
-            layer.bias.zero_()
-
-
-class TwoTower(nn.Module):
-    """Query tower + product fuser + the logit scale of the loss (its temperature is a parameter of the model).
-
-    ``fusions`` and ``gated`` are the fuser classes to build from, ``alignment`` and ``scale`` the loss and its
-    logit scale (those of ``mmlab.models`` by default; notebooks 06 and 07 pass the ones they write)."""
-
-    def __init__(self, config: TowerConfig, product_dims: dict[str, int], query_image_dim: int,
-                 query_text_dim: int, fusions: dict[str, type[nn.Module]] = FUSIONS,
-                 gated: type[nn.Module] = GatedFusion, alignment: Callable[..., Tensor] = alignment_loss,
-                 scale: Callable[[str, float, bool], nn.Module] = logit_scale) -> None:
-        super().__init__()
-        self.config, self.alignment = config, alignment
-        self.fuser = fusions[config.fusion]({m: product_dims[m] for m in config.modalities}, config.dim)
-        self.queries = QueryTower(query_image_dim, query_text_dim, config.dim, config.composition, gated,
-                                  fusions["concat"])
-        self.scale = scale(config.loss, config.temperature, config.learn_temperature)
-        if config.identity_init:
-            linears = [*self.fuser.projections.values(), self.queries.text, self.queries.voice, self.queries.image]
-            for layer in linears:
-                start_as_identity(layer)
-
-    def product_vectors(self, products: Products, rows: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
-        """Unit product vectors (n, dim) of the SKU ``rows`` (all by default); zero rows where nothing is present."""
-        rows = torch.arange(len(products.sku_ids)) if rows is None else rows
-        mask = products.mask_of(self.config.modalities)[rows] if mask is None else mask
-        out = torch.zeros(len(rows), self.config.dim)
-        some = mask.any(dim=1).nonzero().flatten()
-        features = {m: products.features[m][rows[some]] for m in self.config.modalities}
-        return out.index_copy(0, some, self.fuser(features, mask[some]))
-
-    def query_vectors(self, queries: Queries) -> Tensor:
-        return self.queries(queries.image, queries.text, queries.kind)
-
-    def loss(self, queries: Tensor, items: Tensor, positives: Tensor) -> Tensor:
-        """The alignment loss of a batch of (query, item) vector pairs; ``positives`` marks the relevant pairs."""
-        return self.alignment(self.config.loss, similarity(queries, items), positives, self.scale, self.config.margin)
+VERSION = 4  # part of every checkpoint key, with the code of the fusers: bump when training itself changes
 
 
 def relevance_matrix(catalog: Catalog, queries: Queries, products: Products, min_grade: int = 2) -> Tensor:
@@ -213,11 +82,7 @@ def train_tower(model: TwoTower, catalog: Catalog, products: Products, queries: 
     temperatures: list[float] = []
 
     def loss_fn(net: TwoTower, batch: Batch) -> Tensor:
-        batch_mask = mask[batch.targets]
-        if config.modality_dropout:
-            batch_mask = modality_dropout(batch_mask, config.modality_dropout, generator)
-        items = net.product_vectors(products, batch.targets, batch_mask)
-        loss = net.loss(net.query_vectors(batch.queries), items, batch.positives)
+        loss = net.training_loss(batch, products, mask, generator)
         temperatures.append(getattr(net.scale, "temperature", float("nan")))
         return loss
 
@@ -246,17 +111,17 @@ def fuser_classes(config: TowerConfig, fusions: dict[str, type[nn.Module]],
 def trained_tower(catalog: Catalog, products: Products, queries: Queries, config: TowerConfig, seed: int = 0,
                   progress: bool = False, fusions: dict[str, type[nn.Module]] = FUSIONS,
                   gated: type[nn.Module] = GatedFusion, alignment: Callable[..., Tensor] = alignment_loss,
-                  scale: Callable[[str, float, bool], nn.Module] = logit_scale) -> tuple[TwoTower, dict[str, Any]]:
-    """A trained :class:`TwoTower` built from ``fusions``, ``gated``, ``alignment`` and ``scale``, from the zoo if
-    this config was trained on these features with the same code before (an edited fuser or loss retrains, an
-    unchanged one loads)."""
+                  scale: Callable[[str, float, bool], nn.Module] = logit_scale, tower: type[TwoTower] = TwoTower
+                  ) -> tuple[TwoTower, dict[str, Any]]:
+    """A trained ``tower`` built from ``fusions``, ``gated``, ``alignment`` and ``scale`` (notebook 06's and 07's,
+    as saved in mmlab.models, unless a notebook passes its own), from the zoo if this config was trained on these
+    features with the same code before (an edited fuser, tower or loss retrains, an unchanged one loads)."""
     dims = {m: x.shape[1] for m, x in products.features.items()}
     query_dims = (queries.image.shape[1], queries.text.shape[1])
-    code = zoo.code_fingerprint(*fuser_classes(config, fusions, gated), alignment, scale, QueryTower, TwoTower,
-                                train_tower)
+    code = zoo.code_fingerprint(*fuser_classes(config, fusions, gated), alignment, scale, tower, train_tower)
     key = asdict(config) | {"seed": seed, "version": VERSION, "code": code}
     return zoo.trained("twotower", key, catalog.fingerprint() + features_hash(products, queries),
-                       build=lambda: TwoTower(config, dims, *query_dims, fusions, gated, alignment, scale),
+                       build=lambda: tower(config, dims, *query_dims, fusions, gated, alignment, scale),
                        train=lambda m: train_tower(m, catalog, products, queries, seed, progress), seed=seed)
 
 

@@ -1,8 +1,16 @@
-"""Assertions shared by the tests of the notebooks' ``check_*`` helpers."""
+"""Helpers shared by the tests: the exercise checks' assertions, and a two-tower model from mmlab's own classes."""
 
 from __future__ import annotations
 
 import pytest
+
+from mmlab.models.fusion import FUSIONS, GatedFusion, TowerConfig, TwoTower
+from mmlab.models.losses import alignment_loss, logit_scale
+
+
+def two_tower(config: TowerConfig, product_dims: dict[str, int], image_dim: int, text_dim: int) -> TwoTower:
+    """An untrained two-tower model built from notebook 06's fusers and notebook 07's losses, as saved in mmlab."""
+    return TwoTower(config, product_dims, image_dim, text_dim, FUSIONS, GatedFusion, alignment_loss, logit_scale)
 
 
 def stub(*args):

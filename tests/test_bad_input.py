@@ -32,8 +32,8 @@ from mmlab import ann, augment, config, engine, hybrid, metrics, preprocess, ret
 from mmlab.data import byo, catalog as catalog_module, reviews, speech
 from mmlab.encoders import audio, image, speech_ctc, text, tokenizers
 from mmlab.models import losses
+from mmlab.models.fusion import TowerConfig
 from mmlab.towerdata import Products
-from mmlab.twotower import TowerConfig
 from tools import run
 
 CATEGORIES = ("files", "shapes", "dtypes", "ranges", "empty", "language", "unknown")

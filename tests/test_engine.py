@@ -6,14 +6,15 @@ import torch
 from matplotlib.figure import Figure
 from PIL import Image
 
+from helpers import two_tower
 from mmlab.data.catalog import load_catalog
 from mmlab.encoders.image import RawPixels, embed, photos_to_tensor
 from mmlab.encoders.text import encode_texts, tokenizer_texts
 from mmlab.encoders.tokenizers import WordVocab
 from mmlab.engine import Encoders, Filters, SearchEngine, demo, photo_tensor
+from mmlab.models.fusion import TowerConfig
 from mmlab.models.text import MeanEncoder
 from mmlab.towerdata import Products
-from mmlab.twotower import TowerConfig, TwoTower
 
 DIMS = {"image": 8, "text": 8, "review": 4, "behaviour": 4}
 
@@ -43,7 +44,7 @@ def tiny_engine(catalog, products, fusion="weighted_sum"):
     torch.manual_seed(0)
     encoders = Encoders(MeanEncoder(WordVocab.fit(tokenizer_texts(catalog)), dim=16), RawPixels(size=8),
                         hear=lambda waves: ["lemon" if w.std() > 0 else "" for w in waves])  # a stand-in recogniser
-    model = TwoTower(TowerConfig(fusion=fusion, dim=16, identity_init=False), DIMS, 8 * 8 * 3, 16)
+    model = two_tower(TowerConfig(fusion=fusion, dim=16, identity_init=False), DIMS, 8 * 8 * 3, 16)
     return SearchEngine(catalog, model, products, encoders)
 
 

@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 import torch
 
+from helpers import two_tower
 from mmlab.data.catalog import load_catalog
+from mmlab.models.fusion import TowerConfig
 from mmlab.space import SOURCES, failure_reason, joint_points, modality_gap, scatter, umap_2d
 from mmlab.towerdata import Products, Queries
-from mmlab.twotower import TowerConfig, TwoTower
 
 
 def test_gap_of_a_cloud_and_its_copy_is_zero_and_of_opposite_poles_two():
@@ -49,7 +50,7 @@ def tower_inputs():
     queries = Queries(np.array([f"Q{i}" for i in range(6)]), np.array(["test"] * 6), kinds,
                       torch.randn(6, 8, generator=generator), torch.randn(6, 8, generator=generator),
                       torch.tensor([0, 1, 2, 3, 4, 5]))
-    model = TwoTower(TowerConfig(dim=8), dims, 8, 8)  # identity start: the aligned space equals the upstream one
+    model = two_tower(TowerConfig(dim=8), dims, 8, 8)  # identity start: the aligned space equals the upstream one
     return catalog, model, products, queries
 
 

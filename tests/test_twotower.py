@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
+from mmlab.models.fusion import ConcatFusion, GatedFusion, QueryTower, TowerConfig, start_as_identity
 from mmlab.towerdata import PRODUCT_MODALITIES, QUERY_KINDS, Products, Queries
-from mmlab.twotower import (QueryTower, TowerConfig, TwoTower, batches, by_kind, mean_ndcg, rank, start_as_identity,
-                            train_tower, training_mask)
+from mmlab.twotower import batches, by_kind, mean_ndcg, rank, train_tower, training_mask
+from helpers import two_tower
 
 DIMS = {"image": 8, "text": 8, "review": 4, "behaviour": 3}
 
@@ -28,9 +29,9 @@ def make_queries(n: int = 16, seed: int = 0) -> Queries:
                    torch.randn(n, 8, generator=generator), torch.arange(n) % 12)
 
 
-def make_model(**settings) -> TwoTower:
+def make_model(**settings):
     torch.manual_seed(0)
-    return TwoTower(TowerConfig(dim=8, **settings), DIMS, 8, 8)
+    return two_tower(TowerConfig(dim=8, **settings), DIMS, 8, 8)
 
 
 def test_each_query_kind_uses_its_own_module():
@@ -58,7 +59,7 @@ def test_text_and_image_queries_ignore_the_other_input():
 
 @pytest.mark.parametrize("composition", ["gated", "concat", "photo_only"])
 def test_compositions_give_unit_vectors(composition):
-    tower = QueryTower(8, 8, 8, composition)
+    tower = QueryTower(8, 8, 8, composition, GatedFusion, ConcatFusion)
     queries = make_queries()
     vectors = tower(queries.image, queries.text, queries.kind)
     assert torch.allclose(vectors.norm(dim=1), torch.ones(16), atol=1e-5)
@@ -148,7 +149,7 @@ def fast_inputs():
 
 def test_training_on_the_fast_catalog_learns(fast_inputs):
     catalog, products, queries = fast_inputs
-    model = TwoTower(TowerConfig(epochs=3, patience=None), {m: x.shape[1] for m, x in products.features.items()},
+    model = two_tower(TowerConfig(epochs=3, patience=None), {m: x.shape[1] for m, x in products.features.items()},
                      queries.image.shape[1], queries.text.shape[1])
     val = queries.split_of("val")
     before = mean_ndcg(catalog, val, rank(model, products, val))

@@ -123,8 +123,11 @@ def triplet_loss(sim: Tensor, positives: Tensor, margin: float = 0.2, negatives:
 LOSSES = ("infonce", "sigmoid", "triplet_sum", "triplet_hardest", "triplet_semi_hard")
 
 
-def alignment_loss(name: str, sim: Tensor, positives: Tensor, scale: nn.Module, margin: float = 0.2) -> Tensor:
-    """The loss ``name`` (one of LOSSES) of a batch's cosine similarities; ``scale`` turns them into logits."""
+def alignment_loss(name: str, queries: Tensor, items: Tensor, positives: Tensor, scale: nn.Module,
+                   margin: float = 0.2) -> Tensor:
+    """The loss ``name`` (one of LOSSES) of a batch of (query, item) vector pairs; ``scale`` turns their cosine
+    similarities into logits."""
+    sim = similarity(queries, items)                                             # (B, B)
     if name == "infonce":
         return info_nce(scale(sim), positives)
     if name == "sigmoid":
