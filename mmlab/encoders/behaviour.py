@@ -25,6 +25,7 @@ from scipy import sparse
 from mmlab.data.behaviour import session_item_sequences
 from mmlab.data.catalog import Catalog
 from mmlab.encoders.embeddings import SkipGramConfig, data_version, skipgram_embeddings
+from mmlab.models.reviews import SkipGram
 from mmlab.preprocess import clean_events
 from mmlab.retrieval import search
 from mmlab.zoo import trained
@@ -62,14 +63,16 @@ def _version(catalog: Catalog) -> str:
 # --- item2vec ------------------------------------------------------------------------------------------------
 
 
-def item2vec(catalog: Catalog, seed: int = 0, hold_out_zero_shot: bool = True, config: SkipGramConfig = ITEM2VEC
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """Item2vec vectors in ``catalog.skus`` order and ``has_behaviour``: the SKU shares a session with another."""
+def item2vec(catalog: Catalog, seed: int = 0, hold_out_zero_shot: bool = True, config: SkipGramConfig = ITEM2VEC,
+             skipgram: type[torch.nn.Module] = SkipGram) -> tuple[np.ndarray, np.ndarray]:
+    """Item2vec vectors in ``catalog.skus`` order and ``has_behaviour``: the SKU shares a session with another.
+
+    ``skipgram`` is notebook 04's ``SkipGram`` (a notebook passes its own)."""
     sessions = [s for s in session_item_sequences(training_events(catalog, hold_out_zero_shot)) if len(s) > 1]
     if not sessions:
         raise ValueError("no session has two or more SKUs after cleaning, so item2vec has nothing to learn from")
     emb, _ = skipgram_embeddings(f"item2vec-{'new' if hold_out_zero_shot else 'all'}", sessions, config,
-                                 _version(catalog), seed)
+                                 _version(catalog), seed, skipgram)
     return _align(catalog, emb.vocab.tokens, emb.vectors)
 
 
@@ -158,16 +161,18 @@ def matrix_factorisation(catalog: Catalog, seed: int = 0, hold_out_zero_shot: bo
 # --- public API ------------------------------------------------------------------------------------------------
 
 
-def behaviour_embeddings(catalog: Catalog, seed: int = 0, kind: str = "item2vec", hold_out_zero_shot: bool = True
-                         ) -> tuple[np.ndarray, np.ndarray]:
+def behaviour_embeddings(catalog: Catalog, seed: int = 0, kind: str = "item2vec", hold_out_zero_shot: bool = True,
+                         skipgram: type[torch.nn.Module] = SkipGram) -> tuple[np.ndarray, np.ndarray]:
     """Public API: ``(emb (n_skus, dim) float32, has_behaviour (n_skus,) bool)`` in ``catalog.skus`` order.
 
-    ``kind`` is "item2vec" or "mf". Rows where ``has_behaviour`` is False are zeros: mask them, never rank them.
+    ``kind`` is "item2vec" (trained with ``skipgram``) or "mf". Rows where ``has_behaviour`` is False are zeros:
+    mask them, never rank them.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    learn = item2vec if kind == "item2vec" else matrix_factorisation
-    return learn(catalog, seed, hold_out_zero_shot)
+    if kind == "item2vec":
+        return item2vec(catalog, seed, hold_out_zero_shot, skipgram=skipgram)
+    return matrix_factorisation(catalog, seed, hold_out_zero_shot)
 
 
 def also_bought(emb: np.ndarray, has_behaviour: np.ndarray, row: int, k: int = 5) -> np.ndarray:

@@ -23,13 +23,13 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
 from mmlab.data.catalog import Catalog
 from mmlab.encoders.pretrained import load_wordllama
+from mmlab.models.reviews import SkipGram
 from mmlab.preprocess import clean_reviews, tokens
 from mmlab.train import fit
-from mmlab.zoo import trained
+from mmlab.zoo import code_fingerprint, trained
 
 NOISE_POWER = 0.75  # word2vec's exponent: rare tokens are drawn as negatives a bit more often than their counts
 
@@ -120,36 +120,6 @@ class Embeddings:
         return [(self.vocab.tokens[i], round(float(similarity[i]), 3)) for i in best]
 
 
-class SkipGram(torch.nn.Module):
-    """Two embedding tables: centre vectors (kept as the embeddings) and context vectors (used in training)."""
-
-    def __init__(self, vocab_size: int, dim: int) -> None:
-        super().__init__()
-        self.centre = torch.nn.Embedding(vocab_size, dim)
-        self.context = torch.nn.Embedding(vocab_size, dim)
-        torch.nn.init.uniform_(self.centre.weight, -0.5 / dim, 0.5 / dim)  # word2vec's initialisation
-        torch.nn.init.zeros_(self.context.weight)
-
-    def forward(self, centre: torch.Tensor, context: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
-        """The negative-sampling loss of a batch of ids: centre (B,), context (B,), negatives (B, K)."""
-        return negative_sampling_loss(self.centre(centre), self.context(context), self.context(negatives))
-
-
-def negative_sampling_loss(centre: torch.Tensor, context: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
-    """``-log sigmoid(u . v) - sum_k log sigmoid(-u . n_k)``, averaged over the batch.
-
-    centre ``u`` (B, D), context ``v`` (B, D), negatives ``n`` (B, K, D).
-    """
-    if centre.ndim != 2 or context.shape != centre.shape:
-        raise ValueError(f"centre and context must both be (B, D), got {tuple(centre.shape)}, {tuple(context.shape)}")
-    if negatives.ndim != 3 or negatives.shape[0] != centre.shape[0] or negatives.shape[2] != centre.shape[1]:
-        raise ValueError(f"negatives must be (B, K, D) = ({centre.shape[0]}, K, {centre.shape[1]}), "
-                         f"got {tuple(negatives.shape)}")
-    positive = F.logsigmoid((centre * context).sum(dim=1))
-    negative = F.logsigmoid(-(negatives * centre.unsqueeze(1)).sum(dim=2)).sum(dim=1)  # (B, K) dots, summed
-    return -(positive + negative).mean()
-
-
 def noise_distribution(counts: np.ndarray, power: float = NOISE_POWER) -> np.ndarray:
     """Probabilities of drawing each token as a negative: counts ** power, normalised."""
     weights = np.asarray(counts, dtype=np.float64) ** power
@@ -198,11 +168,14 @@ def train_skipgram(model: SkipGram, sequences: Sequence[Sequence[str]], vocab: V
 
 
 def skipgram_embeddings(name: str, sequences: Sequence[Sequence[str]], config: SkipGramConfig, data_version: str,
-                        seed: int = 0) -> tuple[Embeddings, dict]:
-    """Skip-gram vectors of ``sequences``, trained once and then loaded from the model zoo; (embeddings, summary)."""
+                        seed: int = 0, model_class: type[torch.nn.Module] = SkipGram) -> tuple[Embeddings, dict]:
+    """Skip-gram vectors of ``sequences``, trained once and then loaded from the model zoo; (embeddings, summary).
+
+    ``model_class`` is notebook 04's ``SkipGram`` (a notebook passes its own); its code is part of the cache key."""
     _check_sequences(sequences)
     vocab = Vocabulary.build(sequences, config.min_count)
-    model, summary = trained(name, asdict(config), data_version, build=lambda: SkipGram(len(vocab), config.dim),
+    key = asdict(config) | {"code": code_fingerprint(model_class, train_skipgram)}
+    model, summary = trained(name, key, data_version, build=lambda: model_class(len(vocab), config.dim),
                              train=lambda m: train_skipgram(m, sequences, vocab, config, seed), seed=seed)
     return Embeddings(vocab, model.centre.weight.detach().numpy().copy()), summary
 
@@ -227,11 +200,11 @@ def word_corpus(catalog: Catalog) -> list[list[str]]:
     return [tokens(text) for text in texts if isinstance(text, str) and text.strip()]
 
 
-def word_embeddings(catalog: Catalog, seed: int = 0, config: SkipGramConfig = SkipGramConfig()
-                    ) -> tuple[Embeddings, dict]:
+def word_embeddings(catalog: Catalog, seed: int = 0, config: SkipGramConfig = SkipGramConfig(),
+                    model_class: type[torch.nn.Module] = SkipGram) -> tuple[Embeddings, dict]:
     """Skip-gram word vectors of the catalog's texts and reviews (cached in the model zoo); (embeddings, summary)."""
     return skipgram_embeddings("skipgram-words", word_corpus(catalog), config,
-                               data_version(catalog, catalog.reviews), seed)
+                               data_version(catalog, catalog.reviews), seed, model_class)
 
 
 def data_version(catalog: Catalog, *tables: pd.DataFrame) -> str:

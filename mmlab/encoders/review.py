@@ -1,4 +1,4 @@
-"""The review encoder of seed 000: word embeddings + fully connected layers per review, then attention pooling.
+"""The review encoder: word embeddings + fully connected layers per review, then attention pooling.
 
     review r of a SKU  ->  mean of its word vectors  ->  FC  ->  h_r
     the SKU            ->  sum_r a_r h_r,  a = masked softmax(score(h_r))  (padded reviews get weight 0)
@@ -27,11 +27,11 @@ from threadpoolctl import threadpool_limits
 
 from mmlab.data.catalog import Catalog
 from mmlab.encoders.embeddings import SkipGramConfig, Vocabulary, data_version, word_embeddings
+from mmlab.models.reviews import PAD, ReviewEncoder, SkipGram
 from mmlab.preprocess import clean_reviews, tokens
 from mmlab.train import fit
-from mmlab.zoo import trained
+from mmlab.zoo import code_fingerprint, trained
 
-PAD = 0  # token id of padding; word i of the vocabulary has id i + 1
 MAX_REVIEWS = 8  # per SKU (MiniMart has 3-8 after cleaning)
 MAX_TOKENS = 64  # per review (longer reviews are cut)
 SPLIT_SHARES = {"train": 0.65, "val": 0.10, "test": 0.25}
@@ -89,55 +89,6 @@ def sku_reviews(catalog: Catalog, vocab: Vocabulary) -> SkuReviews:
     return SkuReviews(sku_ids, torch.from_numpy(ids), mask, texts, mean_rating)
 
 
-def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Softmax over the last axis counting only positions where ``mask`` is True; the rest get exactly 0."""
-    if scores.shape != mask.shape or mask.dtype != torch.bool:
-        raise ValueError(f"mask must be a bool tensor shaped like scores {tuple(scores.shape)}, "
-                         f"got {mask.dtype} {tuple(mask.shape)}")
-    if not mask.any(dim=-1).all():
-        raise ValueError("a row of the mask has no True entry (a SKU without reviews): there is nothing to pool; "
-                         "select the rows with mask.any(dim=-1) first")
-    return scores.masked_fill(~mask, float("-inf")).softmax(dim=-1)
-
-
-class AttentionPooling(torch.nn.Module):
-    """One vector from several: a small network scores each, a masked softmax turns scores into weights."""
-
-    def __init__(self, dim: int, hidden: int) -> None:
-        super().__init__()
-        self.score = torch.nn.Sequential(torch.nn.Linear(dim, hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, 1))
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, R, D), mask (B, R) -> pooled (B, D) and weights (B, R) (rows sum to 1, padding gets 0)."""
-        weights = masked_softmax(self.score(x).squeeze(-1), mask)
-        return (weights.unsqueeze(-1) * x).sum(dim=1), weights
-
-
-class ReviewEncoder(torch.nn.Module):
-    """Word embeddings -> mean per review -> FC layers -> attention pooling over the SKU's reviews."""
-
-    def __init__(self, word_vectors: np.ndarray, config: ReviewConfig) -> None:
-        super().__init__()
-        table = torch.cat([torch.zeros(1, word_vectors.shape[1]), torch.as_tensor(word_vectors, dtype=torch.float32)])
-        self.words = torch.nn.Embedding.from_pretrained(table, freeze=config.freeze_words, padding_idx=PAD)
-        self.review = torch.nn.Sequential(torch.nn.Linear(word_vectors.shape[1], config.hidden), torch.nn.ReLU(),
-                                          torch.nn.Linear(config.hidden, config.dim))
-        self.pool = AttentionPooling(config.dim, config.hidden)
-        self.rating = torch.nn.Linear(config.dim, 1)  # training head only: predicts the standardised mean rating
-
-    def encode_reviews(self, ids: torch.Tensor) -> torch.Tensor:
-        """ids (B, R, T) -> one vector per review (B, R, dim)."""
-        known = (ids != PAD).unsqueeze(-1).float()
-        bag = (self.words(ids) * known).sum(dim=2) / known.sum(dim=2).clamp(min=1)
-        return self.review(bag)
-
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """ids (B, R, T), mask (B, R) -> SKU vectors (B, dim) and attention weights (B, R)."""
-        if ids.ndim != 3 or mask.shape != ids.shape[:2]:
-            raise ValueError(f"ids must be (B, R, T) and mask (B, R); got {tuple(ids.shape)} and {tuple(mask.shape)}")
-        return self.pool(self.encode_reviews(ids), mask)
-
-
 def sku_split(n: int, seed: int = 0) -> np.ndarray:
     """A random "train" / "val" / "test" label per SKU (shares in ``SPLIT_SHARES``)."""
     cuts = np.cumsum([round(share * n) for share in SPLIT_SHARES.values()])[:-1]
@@ -171,14 +122,19 @@ def train_review_encoder(model: ReviewEncoder, data: SkuReviews, split: np.ndarr
             "seconds": round(history.seconds, 1)}
 
 
-def review_encoder(catalog: Catalog, seed: int = 0, config: ReviewConfig = ReviewConfig()
+def review_encoder(catalog: Catalog, seed: int = 0, config: ReviewConfig = ReviewConfig(),
+                   model_class: type[torch.nn.Module] = ReviewEncoder, skipgram: type[torch.nn.Module] = SkipGram
                    ) -> tuple[ReviewEncoder, SkuReviews, np.ndarray, dict]:
-    """The trained review encoder (cached in the model zoo), its data, the SKU split and the training summary."""
-    words, _ = word_embeddings(catalog, seed, config.words)
+    """The trained review encoder (cached in the model zoo), its data, the SKU split and the training summary.
+
+    ``model_class`` and ``skipgram`` are notebook 04's classes (a notebook passes its own); their code is part of
+    the cache key."""
+    words, _ = word_embeddings(catalog, seed, config.words, skipgram)
     data = sku_reviews(catalog, words.vocab)
     split = sku_split(len(data.sku_ids), seed)
-    model, summary = trained("review-encoder", asdict(config), data_version(catalog, catalog.reviews),
-                             build=lambda: ReviewEncoder(words.vectors, config),
+    key = asdict(config) | {"code": code_fingerprint(model_class, train_review_encoder)}
+    model, summary = trained("review-encoder", key, data_version(catalog, catalog.reviews),
+                             build=lambda: model_class(words.vectors, config.hidden, config.dim, config.freeze_words),
                              train=lambda m: train_review_encoder(m, data, split, config, seed), seed=seed)
     return model, data, split, summary
 

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from mmlab.exercises.common import as_number, attempt, same_tensor, verdict
+from mmlab.models.reviews import masked_softmax, negative_sampling_loss
 
 
 
@@ -17,9 +18,8 @@ def check_negative_sampling_loss(loss: Callable[[torch.Tensor, torch.Tensor, tor
     """04, exercise 1: ``loss(centre, context, negatives)`` is skip-gram's negative-sampling loss, batch-averaged.
 
     centre (B, D), context (B, D), negatives (B, K, D); compared with
-    :func:`mmlab.encoders.embeddings.negative_sampling_loss` for several B, K and D (K = 1 included).
+    :func:`mmlab.models.reviews.negative_sampling_loss` for several B, K and D (K = 1 included).
     """
-    from mmlab.encoders.embeddings import negative_sampling_loss
 
     generator = torch.Generator().manual_seed(0)
     for batch, k, dim in ((1, 1, 2), (4, 3, 5), (16, 5, 8)):
@@ -35,16 +35,15 @@ def check_negative_sampling_loss(loss: Callable[[torch.Tensor, torch.Tensor, tor
             return verdict(False, "", f"for B={batch}, K={k}, D={dim} the loss is {want.item():.4f}, you returned "
                            f"{float(got):.4f}. Hint: -log sigmoid(u.v) for the true pair, minus the SUM over the K "
                            "negatives of log sigmoid(-u.n), then the MEAN over the batch (F.logsigmoid is stable).")
-    return verdict(True, "your loss matches mmlab's negative_sampling_loss (batch sizes 1-16, K = 1-5)", "")
+    return verdict(True, "your loss matches the skip-gram model's negative_sampling_loss (batch sizes 1-16, K = 1-5)", "")
 
 
 def check_masked_attention(pool: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple]) -> bool:
     """04, exercise 2: ``pool(scores, values, mask)`` -> (pooled (B, D), weights (B, R)), a masked softmax.
 
-    Weights must match :func:`mmlab.encoders.review.masked_softmax` (padded positions exactly 0, rows summing to
+    Weights must match :func:`mmlab.models.reviews.masked_softmax` (padded positions exactly 0, rows summing to
     one) and the pooled vectors the weighted sum; changing a padded value must not change the result.
     """
-    from mmlab.encoders.review import masked_softmax
 
     generator = torch.Generator().manual_seed(0)
     scores, values = torch.randn(3, 4, generator=generator), torch.randn(3, 4, 2, generator=generator)
