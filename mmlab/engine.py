@@ -281,15 +281,11 @@ class SearchEngine:
         raise ValueError(f"unknown query kind {kind!r}; choose one of {QUERY_KINDS}")
 
     def grid(self, results: pd.DataFrame, ncols: int = 5) -> Figure:
-        """The results as an image grid: photo, title, price, rating and score of each SKU.
-
-        Titles are the English ones: matplotlib's bundled font has no Chinese glyphs (the table has both).
-        """
+        """The results as an image grid: photo, title (in the table's language), price, rating and score."""
         if results.empty:
             raise ValueError("results is empty; pass the table a search_* method returned")
-        english = self.cards.set_index("sku_id").title_en.loc[results.sku_id]
-        titles = [f"{title[:24]}\n${r.price:.2f} · ★{'–' if np.isnan(r.rating) else r.rating} · {r.score:.2f}"
-                  for title, r in zip(english, results.itertuples())]
+        titles = [f"{r.title[:24]}\n${r.price:.2f} · ★{'–' if np.isnan(r.rating) else r.rating} · {r.score:.2f}"
+                  for r in results.itertuples()]
         return image_grid([self.catalog.product_image(s) for s in results.sku_id], titles, ncols=ncols, scale=1.9)
 
 
