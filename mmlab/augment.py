@@ -26,6 +26,7 @@ from torchvision.transforms import v2
 from mmlab.data import queries, skus
 from mmlab.data.images import COLOUR_ZH, SIZE
 from mmlab.data.speech import MIN_SAMPLES, SAMPLE_RATE, mix_noise
+from mmlab.waves import check_wave
 
 # ---------------------------------------------------------------------------------------------------
 # Images
@@ -263,17 +264,9 @@ def _check_sample_rate(sr: object) -> None:
                          f"librosa.resample(wave, orig_sr={sr!r}, target_sr={SAMPLE_RATE})")
 
 
-def _check_wave(wave: object) -> np.ndarray:
-    """``wave`` as a 1-D float32 array of finite samples, or a clear error."""
-    array = np.asarray(wave)
-    if array.ndim != 1:
-        raise ValueError(f"wave must be a 1-D mono waveform, got shape {array.shape}; for a (samples, channels) "
-                         "array mix down with wave.mean(axis=1)")
-    if not np.issubdtype(array.dtype, np.floating):
-        raise TypeError(f"wave must hold floats in [-1, 1], got dtype {array.dtype}; e.g. int16 / 32768")
-    if array.size < MIN_SAMPLES or not np.all(np.isfinite(array)):
-        raise ValueError(f"wave must have at least {MIN_SAMPLES} samples, all finite; got {array.size} samples")
-    return array.astype(np.float32)
+def _float_wave(wave: object) -> np.ndarray:
+    """``wave`` checked (mono, float samples, finite, at least MIN_SAMPLES long) as float32."""
+    return check_wave(wave, min_samples=MIN_SAMPLES, integers=False).astype(np.float32)
 
 
 def add_noise(wave: np.ndarray, snr_db: float, rng: np.random.Generator, kind: str = "white",
@@ -283,7 +276,7 @@ def add_noise(wave: np.ndarray, snr_db: float, rng: np.random.Generator, kind: s
     Delegates to :func:`mmlab.data.speech.mix_noise`, which made the catalog's noisy voice queries.
     """
     _check_sample_rate(sr)  # the noise colours are defined in Hz at 16 kHz
-    return mix_noise(_check_wave(wave), snr_db, rng, kind)
+    return mix_noise(_float_wave(wave), snr_db, rng, kind)
 
 
 def time_stretch(wave: np.ndarray, rate: float, sr: int = SAMPLE_RATE) -> np.ndarray:
@@ -291,7 +284,7 @@ def time_stretch(wave: np.ndarray, rate: float, sr: int = SAMPLE_RATE) -> np.nda
     _check_sample_rate(sr)
     if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.25 <= rate <= 4.0:
         raise ValueError(f"rate must be a speed factor in [0.25, 4], e.g. 0.8 or 1.25, got {rate!r}")
-    return librosa.effects.time_stretch(_check_wave(wave), rate=float(rate)).astype(np.float32)
+    return librosa.effects.time_stretch(_float_wave(wave), rate=float(rate)).astype(np.float32)
 
 
 def pitch_shift(wave: np.ndarray, n_steps: float, sr: int = SAMPLE_RATE) -> np.ndarray:
@@ -299,7 +292,7 @@ def pitch_shift(wave: np.ndarray, n_steps: float, sr: int = SAMPLE_RATE) -> np.n
     _check_sample_rate(sr)
     if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Real) or not -24 <= n_steps <= 24:
         raise ValueError(f"n_steps must be semitones in [-24, 24] (12 = one octave), got {n_steps!r}")
-    return librosa.effects.pitch_shift(_check_wave(wave), sr=sr, n_steps=float(n_steps)).astype(np.float32)
+    return librosa.effects.pitch_shift(_float_wave(wave), sr=sr, n_steps=float(n_steps)).astype(np.float32)
 
 
 def _mask_bands(out: np.ndarray, axis: int, n_masks: int, width: int, fill: float,

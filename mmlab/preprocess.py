@@ -37,6 +37,7 @@ import soundfile as sf
 from PIL import Image, UnidentifiedImageError
 
 from mmlab.data.speech import SAMPLE_RATE
+from mmlab.waves import check_wave
 
 # ---------------------------------------------------------------------------------------------------
 # Text
@@ -359,12 +360,12 @@ def to_mono(wave: np.ndarray) -> np.ndarray:
                          "librosa's (channels, samples) arrays need wave.T")
     if wave.ndim == 2:
         wave = wave.mean(axis=1)
-    return _check_wave(wave)
+    return check_wave(wave).astype(np.float32)
 
 
 def resample(wave: np.ndarray, sr: int, target_sr: int = SAMPLE_RATE) -> np.ndarray:
     """Change the sample rate with a high-quality band-limited resampler (soxr); the duration is kept."""
-    wave = _check_wave(wave)
+    wave = check_wave(wave).astype(np.float32)
     _check_number(sr, "sr (samples per second)", 1, whole=True)
     _check_number(target_sr, "target_sr (samples per second)", 1, whole=True)
     if sr == target_sr:
@@ -374,13 +375,13 @@ def resample(wave: np.ndarray, sr: int, target_sr: int = SAMPLE_RATE) -> np.ndar
 
 def loudness_dbfs(wave: np.ndarray) -> float:
     """RMS level in dB relative to full scale (a full-scale square wave is 0 dBFS, a full-scale sine -3)."""
-    rms = float(np.sqrt(np.mean(_check_wave(wave).astype(np.float64) ** 2)))
+    rms = float(np.sqrt(np.mean(check_wave(wave).astype(np.float32).astype(np.float64) ** 2)))
     return 20 * np.log10(max(rms, 1e-12))
 
 
 def normalize_loudness(wave: np.ndarray, target_dbfs: float = -20.0) -> np.ndarray:
     """Scale the wave so its RMS level is ``target_dbfs``. Peaks are not clipped: keep the target low."""
-    wave = _check_wave(wave)
+    wave = check_wave(wave).astype(np.float32)
     _check_number(target_dbfs, "target_dbfs", -100, 0)
     level = loudness_dbfs(wave)
     if level < 20 * np.log10(SILENT_RMS):
@@ -394,7 +395,7 @@ def trim_silence(wave: np.ndarray, top_db: float = 30.0) -> np.ndarray:
     Frames are 25 ms with a 10 ms hop at 16 kHz. Under loud background noise nothing is "silent", so
     little is trimmed: that is the honest answer, not a bug.
     """
-    wave = _check_wave(wave)
+    wave = check_wave(wave).astype(np.float32)
     _check_number(top_db, "top_db", 1, 120)
     if np.sqrt(np.mean(wave.astype(np.float64) ** 2)) < SILENT_RMS:
         raise ValueError("wave is silent throughout: there is nothing to keep; drop the clip")
@@ -404,7 +405,7 @@ def trim_silence(wave: np.ndarray, top_db: float = 30.0) -> np.ndarray:
 
 def check_duration(wave: np.ndarray, sr: int = SAMPLE_RATE, min_s: float = 0.2, max_s: float = 10.0) -> list[str]:
     """Problems with the clip's length (too short to hold a word, too long for a query); [] if none."""
-    wave = _check_wave(wave, min_samples=0)
+    wave = check_wave(wave, min_samples=0).astype(np.float32)
     _check_number(sr, "sr (samples per second)", 1, whole=True)
     _check_number(min_s, "min_s", 0)
     _check_number(max_s, "max_s", 0)
@@ -421,20 +422,6 @@ def check_duration(wave: np.ndarray, sr: int = SAMPLE_RATE, min_s: float = 0.2, 
 def prepare_audio(wave: np.ndarray, sr: int) -> np.ndarray:
     """The standard voice-query pipeline: mono -> 16 kHz -> trim silence -> -20 dBFS."""
     return normalize_loudness(trim_silence(resample(to_mono(wave), sr, SAMPLE_RATE)))
-
-
-def _check_wave(wave: object, min_samples: int = 1) -> np.ndarray:
-    """``wave`` as a 1-D finite float32 array, or a clear error."""
-    array = np.asarray(wave)
-    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
-        raise TypeError(f"wave must be a numeric array, got dtype {array.dtype}")
-    if array.ndim != 1:
-        raise ValueError(f"wave must be 1-D (mono), got shape {array.shape}; mix it down with to_mono(wave)")
-    if array.size < min_samples:
-        raise ValueError(f"wave has {array.size} samples; need at least {min_samples}")
-    if not np.isfinite(array).all():
-        raise ValueError("wave contains NaN or infinite values; fix or drop the clip")
-    return array.astype(np.float32)
 
 
 # ---------------------------------------------------------------------------------------------------

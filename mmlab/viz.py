@@ -22,10 +22,9 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from mmlab.data.speech import SAMPLE_RATE
+from mmlab.encoders import audio
+from mmlab.waves import check_wave
 
-N_MELS = 64  # mel bands in the spectrogram pictures
-N_FFT, HOP = 512, 160  # 32 ms windows every 10 ms: the usual framing for speech at 16 kHz
-TOP_DB = 80  # dynamic range shown, in dB below each clip's loudest point
 CJK_FONT = "Noto Sans CJK SC"  # the Simplified Chinese face of Noto Sans CJK (package noto-cjk-sans-otc, OFL-1.1)
 SYMBOL_FALLBACK = "DejaVu Sans"  # matplotlib's own font, for the few symbols Noto Sans CJK lacks (such as ✗)
 
@@ -85,20 +84,6 @@ def image_grid(images: list[Image.Image], titles: list[str] | None = None, ncols
     return _detached(fig)
 
 
-def _mono(wave: np.ndarray) -> np.ndarray:
-    """``wave`` as a 1-D float32 array of finite samples, or a clear error."""
-    array = np.asarray(wave, dtype=np.float32)
-    if array.ndim != 1 or array.size == 0 or not np.all(np.isfinite(array)):
-        raise ValueError(f"wave must be a non-empty 1-D mono waveform of finite samples, got shape {array.shape}")
-    return array
-
-
-def log_mel(wave: np.ndarray, sr: int = SAMPLE_RATE) -> np.ndarray:
-    """Log-mel spectrogram in dB relative to the clip's loudest point, shape (N_MELS, frames)."""
-    mel = librosa.feature.melspectrogram(y=_mono(wave), sr=sr, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS)
-    return librosa.power_to_db(mel, ref=np.max, top_db=TOP_DB)
-
-
 def spectrogram_figure(waves: dict[str, np.ndarray], sr: int = SAMPLE_RATE) -> Figure:
     """One log-mel spectrogram per wave, stacked with their names as titles, on one colour scale.
 
@@ -109,8 +94,8 @@ def spectrogram_figure(waves: dict[str, np.ndarray], sr: int = SAMPLE_RATE) -> F
     fig, axes = plt.subplots(len(waves), 1, figsize=(8, 2.2 * len(waves)), sharex=True, squeeze=False,
                              layout="constrained")
     for ax, (name, wave) in zip(axes[:, 0], waves.items()):
-        librosa.display.specshow(log_mel(wave, sr), sr=sr, hop_length=HOP, x_axis="time", y_axis="mel", ax=ax,
-                                 vmin=-TOP_DB, vmax=0, cmap="magma")
+        librosa.display.specshow(audio.log_mel(wave, sr), sr=sr, n_fft=audio.N_FFT, hop_length=audio.HOP,
+                                 x_axis="time", y_axis="mel", ax=ax, vmin=-audio.TOP_DB, vmax=0, cmap="magma")
         ax.set_title(name)
         ax.label_outer()  # time labels on the bottom row only
     return _detached(fig)
@@ -118,7 +103,7 @@ def spectrogram_figure(waves: dict[str, np.ndarray], sr: int = SAMPLE_RATE) -> F
 
 def show_audio(wave: np.ndarray, sr: int = SAMPLE_RATE) -> Audio:
     """A notebook audio player for a waveform, loudness normalised so quiet clips are audible."""
-    wave = _mono(wave)
+    wave = check_wave(wave).astype(np.float32)
     if not np.any(wave):
         raise ValueError("wave is silent (all zeros); there is nothing to play")
     return Audio(wave, rate=sr, normalize=True)

@@ -41,7 +41,6 @@ def test_image_grid_has_one_axis_per_image(n: int, ncols: int, shape: tuple[int,
 def test_spectrogram_figure_has_one_row_per_wave() -> None:
     fig = viz.spectrogram_figure({"clean": wave(), "noisy": wave() + 0.01, "short": wave(0.2)})
     assert [ax.get_title() for ax in fig.axes] == ["clean", "noisy", "short"]
-    assert viz.log_mel(wave()).shape[0] == viz.N_MELS
     fig.canvas.draw()
 
 

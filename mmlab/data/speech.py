@@ -32,6 +32,8 @@ import soundfile as sf
 from scipy.fft import next_fast_len
 from scipy.signal import resample_poly
 
+from mmlab.waves import check_wave
+
 SAMPLE_RATE = 16_000  # Hz, what every mmlab audio function expects
 ESPEAK_SAMPLE_RATE = 22_050  # Hz, what espeak-ng produces (16000 / 22050 = 320 / 441)
 
@@ -212,25 +214,6 @@ def synthesize(text: str, lang: str = "en", voice: int = 0, rate: int = 160, pit
 # ---------------------------------------------------------------------------------------------------
 
 
-def _check_wave(wave: object, name: str, min_samples: int = MIN_SAMPLES) -> np.ndarray:
-    """Return ``wave`` as a 1-D float64 array, or raise a clear error."""
-    array = np.asarray(wave)
-    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
-        raise TypeError(f"{name} must be a real-valued numeric array, got dtype {array.dtype}")
-    if array.ndim != 1:
-        raise ValueError(
-            f"{name} must be a 1-D mono waveform, got shape {array.shape}; "
-            "mix channels down first, e.g. wave.mean(axis=1) for a (samples, channels) array"
-        )
-    if array.size < min_samples:
-        raise ValueError(f"{name} has {array.size} samples; need at least {min_samples}")
-    array = array.astype(np.float64)
-    if not np.all(np.isfinite(array)):
-        first = int(np.flatnonzero(~np.isfinite(array))[0])
-        raise ValueError(f"{name} contains NaN or infinite values (first at index {first}); clean them first")
-    return array
-
-
 def _power(wave: np.ndarray) -> float:
     return float(np.mean(wave**2))
 
@@ -293,7 +276,7 @@ def mix_noise(clean: np.ndarray, snr_db: float, rng: np.random.Generator, kind: 
     The noise depends only on ``rng`` and the clip length, so a seeded ``rng`` repeats exactly.
     Returns float32; the result is not clipped, so at low SNR it can exceed [-1, 1].
     """
-    clean = _check_wave(clean, "clean")
+    clean = check_wave(clean, "clean", MIN_SAMPLES).astype(np.float64)
     signal_power = _power(clean)
     if signal_power < _SILENT_POWER:
         raise ValueError("clean is silent (all zeros or nearly), so SNR is undefined; pass a clip with sound")
@@ -312,8 +295,8 @@ def mix_noise(clean: np.ndarray, snr_db: float, rng: np.random.Generator, kind: 
 
 def snr_db(clean: np.ndarray, noisy: np.ndarray) -> float:
     """Signal-to-noise ratio in dB of ``noisy`` against its ``clean`` source, over the whole clip."""
-    clean = _check_wave(clean, "clean")
-    noisy = _check_wave(noisy, "noisy")
+    clean = check_wave(clean, "clean", MIN_SAMPLES).astype(np.float64)
+    noisy = check_wave(noisy, "noisy", MIN_SAMPLES).astype(np.float64)
     if clean.shape != noisy.shape:
         raise ValueError(f"clean and noisy differ in length ({clean.size} vs {noisy.size}); pass matching clips")
     signal_power = _power(clean)
@@ -332,7 +315,7 @@ def snr_db(clean: np.ndarray, noisy: np.ndarray) -> float:
 
 def write_wav(path: str | Path, wave: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Path:
     """Save a mono waveform as 16-bit PCM WAV (values outside [-1, 1] are clipped). Returns the path."""
-    wave = _check_wave(wave, "wave", min_samples=1)
+    wave = check_wave(wave).astype(np.float64)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, np.clip(wave, -1.0, 1.0), sample_rate, subtype="PCM_16")

@@ -28,6 +28,7 @@ import pandas as pd
 import scipy.fft
 import torch
 
+from mmlab import waves
 from mmlab.data.catalog import Catalog
 from mmlab.data.speech import SAMPLE_RATE
 
@@ -49,21 +50,10 @@ def check_wave(wave: object, sr: int = SAMPLE_RATE) -> np.ndarray:
     if sr != SAMPLE_RATE:
         raise ValueError(f"sample rate is {sr!r} Hz but voice features need {SAMPLE_RATE} Hz; resample first: "
                          f"mmlab.preprocess.resample(wave, sr={sr!r})")
-    array = np.asarray(wave)
-    if array.ndim == 2:
-        raise ValueError(f"wave has shape {array.shape}: that is several channels; mix down to mono first: "
-                         "mmlab.preprocess.to_mono(wave) for a (samples, channels) array")
-    if array.ndim != 1:
-        raise ValueError(f"wave must be a 1-D mono waveform, got shape {array.shape}")
-    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
-        raise TypeError(f"wave must hold numbers, got dtype {array.dtype}")
-    if np.issubdtype(array.dtype, np.integer):
-        raise TypeError(f"wave holds integers ({array.dtype}); scale to floats in [-1, 1] first, e.g. wave / 32768")
+    array = waves.check_wave(wave, min_samples=0, integers=False)  # too short: the message below says how long
     if array.size < MIN_SECONDS * SAMPLE_RATE:
         raise ValueError(f"the clip is empty or too short ({array.size} samples, {array.size / SAMPLE_RATE:.3f} s); "
                          f"a spoken query needs at least {MIN_SECONDS} s ({int(MIN_SECONDS * SAMPLE_RATE)} samples)")
-    if not np.isfinite(array).all():
-        raise ValueError("wave contains NaN or infinite samples; fix or drop the clip")
     return array.astype(np.float32)
 
 
