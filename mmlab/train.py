@@ -1,6 +1,8 @@
 """One plain PyTorch training loop for every model in the workbook: progress bar, validation, early stopping.
 
     history = fit(model, batches, loss_fn, epochs=10, lr=1e-3, evaluate=val_ndcg, patience=3)
+    history = fit(model, batches, loss_fn, epochs=10, lr=1e-3, clip_norm=1.0,   # gradients clipped, and a
+                  schedule=lambda opt: OneCycleLR(opt, max_lr=1e-3, total_steps=n))  # schedule stepped per batch
 
 ``batches(epoch)`` yields training batches (anything ``loss_fn(model, batch)`` accepts); ``evaluate()`` returns a
 validation score where higher is better. The best weights by that score are restored at the end.
@@ -31,16 +33,22 @@ class History:
 def fit(model: torch.nn.Module, batches: Callable[[int], Iterable[Any]],
         loss_fn: Callable[[torch.nn.Module, Any], torch.Tensor], epochs: int, lr: float = 1e-3,
         weight_decay: float = 0.0, evaluate: Callable[[], float] | None = None, patience: int | None = None,
-        progress: bool = True) -> History:
-    """Train with AdamW; validate after each epoch; stop after ``patience`` epochs without improvement."""
+        progress: bool = True, clip_norm: float | None = None,
+        schedule: Callable[[torch.optim.Optimizer], Any] | None = None) -> History:
+    """Train with AdamW; validate after each epoch; stop after ``patience`` epochs without improvement.
+
+    ``clip_norm`` clips the gradients' total norm before each step; ``schedule(optimiser)`` builds a learning-rate
+    scheduler that is stepped after every optimiser step.
+    """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr,
                                   weight_decay=weight_decay)
+    step = Step(optimiser, clip_norm, schedule(optimiser) if schedule else None)
     history, best_state, start = History(), None, time.perf_counter()
     bar = tqdm(range(epochs), desc="epochs", disable=not progress)
     for epoch in bar:
-        history.loss.append(_train_epoch(model, batches(epoch), loss_fn, optimiser))
+        history.loss.append(_train_epoch(model, batches(epoch), loss_fn, step))
         if evaluate is not None:
             model.eval()
             with torch.no_grad():
@@ -57,7 +65,25 @@ def fit(model: torch.nn.Module, batches: Callable[[int], Iterable[Any]],
     return history
 
 
-def _train_epoch(model: torch.nn.Module, batches: Iterable[Any], loss_fn, optimiser) -> float:
+@dataclass
+class Step:
+    """One optimiser step: gradients from the loss, optionally clipped, the update, then the schedule's step."""
+
+    optimiser: torch.optim.Optimizer
+    clip_norm: float | None = None
+    schedule: Any = None
+
+    def __call__(self, model: torch.nn.Module, loss: torch.Tensor) -> None:
+        self.optimiser.zero_grad()
+        loss.backward()
+        if self.clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), self.clip_norm)
+        self.optimiser.step()
+        if self.schedule is not None:
+            self.schedule.step()
+
+
+def _train_epoch(model: torch.nn.Module, batches: Iterable[Any], loss_fn, step: Step) -> float:
     """One pass over the batches; the mean loss."""
     model.train()
     total, count = 0.0, 0
@@ -65,9 +91,7 @@ def _train_epoch(model: torch.nn.Module, batches: Iterable[Any], loss_fn, optimi
         loss = loss_fn(model, batch)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss became {loss.item()}; lower the learning rate or check the inputs")
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
+        step(model, loss)
         total, count = total + loss.item(), count + 1
     if count == 0:
         raise ValueError("the epoch had no batches; is the training set empty or the batch size too large?")

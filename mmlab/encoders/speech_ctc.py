@@ -67,6 +67,7 @@ from mmlab.data.catalog import Catalog
 from mmlab.encoders.asr import carrier_phrases, words
 from mmlab.encoders.audio import N_MELS, SNRS_DB, log_mel, pad_features, standardise
 from mmlab.models.speech import CTCBatch, SpeechCTC, ctc_loss, greedy_ids, valid_mask
+from mmlab.train import fit
 
 BLANK = "<blank>"
 _PHONEME_MODE = 0x02 | (ord("_") << 8)  # IPA, with "_" between phonemes (espeak_TextToPhonemes's phonememode)
@@ -528,8 +529,6 @@ def train_recogniser(model: nn.Module, catalog: Catalog, vocab: PhonemeVocab, co
     """Fit ``model`` with CTC on TRAIN speech (AdamW, one-cycle learning rate, gradients clipped); keep the epoch
     with the lowest phoneme error rate on the VAL voice queries. ``loss_step(model, batch)`` is one batch's loss
     (``ctc_loss`` by default). Returns a JSON-able summary."""
-    from tqdm.auto import tqdm
-
     loss_step = loss_step or ctc_loss
     start = time.perf_counter()
     data = training_data(catalog, vocab, config, seed, workers)
@@ -539,29 +538,12 @@ def train_recogniser(model: nn.Module, catalog: Catalog, vocab: PhonemeVocab, co
     val_targets = phoneme_targets(vocab, val.text.tolist(), val.lang.tolist())
     sampler = CTCSampler(data, config.batch_size, seed)
     steps = config.epochs * -(-len(data.specs) // config.batch_size)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr, total_steps=steps, pct_start=0.15)
-    losses, val_per, best, best_state = [], [], np.inf, None
-    bar = tqdm(range(config.epochs), desc="epochs", disable=not progress)
-    for epoch in bar:
-        model.train()
-        total, count = 0.0, 0
-        for batch in sampler(epoch):
-            loss = loss_step(model, batch)
-            optimiser.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
-            optimiser.step()
-            schedule.step()
-            total, count = total + loss.item(), count + 1
-        losses.append(total / count)
-        val_per.append(phoneme_error_rate(model, val_specs, val_targets))
-        if val_per[-1] <= best:
-            best, best_state = val_per[-1], {k: v.clone() for k, v in model.state_dict().items()}
-        bar.set_postfix(loss=f"{losses[-1]:.3f}", val_per=f"{val_per[-1]:.3f}")
-    model.load_state_dict(best_state)
-    model.eval()
-    return {"loss": losses, "val_per": val_per, "best_epoch": int(np.argmin(val_per)), "clips": len(data.specs),
+    history = fit(model, sampler, loss_step, epochs=config.epochs, lr=config.lr, weight_decay=0.01,  # AdamW's own
+                  evaluate=lambda: -phoneme_error_rate(model, val_specs, val_targets), progress=progress,
+                  clip_norm=config.clip_norm, schedule=lambda optimiser: torch.optim.lr_scheduler.OneCycleLR(
+                      optimiser, max_lr=config.lr, total_steps=steps, pct_start=0.15))
+    val_per = [-score for score in history.val]  # fit keeps the highest score: the lowest phoneme error rate
+    return {"loss": history.loss, "val_per": val_per, "best_epoch": int(np.argmin(val_per)), "clips": len(data.specs),
             "audio_hours": sum(s.shape[1] for s in data.specs) / 100 / 3600, "data_seconds": prepared,
             "train_seconds": time.perf_counter() - start - prepared, "seconds": time.perf_counter() - start,
             "parameters": sum(p.numel() for p in model.parameters())}
