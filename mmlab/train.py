@@ -83,6 +83,15 @@ class Step:
             self.schedule.step()
 
 
+def summary(history: History, metric: str | None = None, val: list[float] | None = None, **facts: Any
+            ) -> dict[str, Any]:
+    """What every trained model's training function returns (JSON-able; the zoo adds ``seconds``): the loss per
+    epoch, the validation ``metric`` per epoch as ``val_<metric>`` (``val`` when it is not the score ``fit``
+    maximised, e.g. an error rate), the epoch whose weights were kept, and any other ``facts``."""
+    scores = {} if metric is None else {f"val_{metric}": history.val if val is None else val}
+    return {"loss": history.loss, **scores, "best_epoch": history.best_epoch} | facts
+
+
 def _train_epoch(model: torch.nn.Module, batches: Iterable[Any], loss_fn, step: Step) -> float:
     """One pass over the batches; the mean loss."""
     model.train()

@@ -29,7 +29,7 @@ from mmlab.data.catalog import Catalog
 from mmlab.models.fusion import FUSIONS, GatedFusion, TowerConfig, TwoTower
 from mmlab.models.losses import alignment_loss, logit_scale
 from mmlab.towerdata import QUERY_KINDS, Products, Queries
-from mmlab.train import batch_rows, fit
+from mmlab.train import batch_rows, fit, summary
 
 VERSION = 4  # part of every checkpoint key, with the code of the fusers: bump when training itself changes
 
@@ -89,8 +89,7 @@ def train_tower(model: TwoTower, catalog: Catalog, products: Products, queries: 
     history = fit(model, lambda epoch: batches(train, relevant, config.batch_size, seed * 1000 + epoch), loss_fn,
                   epochs=config.epochs, lr=config.lr, progress=progress, patience=config.patience,
                   evaluate=lambda: mean_ndcg(catalog, val, rank(model, products, val)))
-    return {"loss": history.loss, "val_ndcg10": history.val, "best_epoch": history.best_epoch,
-            "seconds": round(history.seconds, 2), "temperature": temperatures, "train_queries": len(train.query_ids)}
+    return summary(history, "ndcg10", temperature=temperatures, train_queries=len(train.query_ids))
 
 
 def features_hash(products: Products, queries: Queries) -> str:

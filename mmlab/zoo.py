@@ -14,6 +14,7 @@ import hashlib
 import inspect
 import json
 import textwrap
+import time
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -134,8 +135,8 @@ def trained(name: str, config: dict[str, Any], data_version: str, build: Callabl
     """The model ``build()`` trained by ``train(model)`` (which returns a JSON-able summary), cached.
 
     Training runs on exactly ``threads`` CPU threads, whatever the caller's setting, so the weights do not depend
-    on the machine's core count. Returns ``(model, summary)``; ``summary["from_cache"]`` tells whether training
-    was skipped.
+    on the machine's core count. Returns ``(model, summary)``: ``train``'s summary (see :func:`mmlab.train.summary`)
+    plus ``seconds``, the wall-clock time training took, and ``from_cache``, whether training was skipped.
     """
     weights, sidecar = _paths(name, model_key(name, config, data_version), folder)
     seed_everything(seed)
@@ -145,7 +146,8 @@ def trained(name: str, config: dict[str, Any], data_version: str, build: Callabl
         model.eval()
         return model, summary | {"from_cache": True}
     with fixed_threads(threads):
-        summary = train(model)
+        start = time.perf_counter()
+        summary = train(model) | {"seconds": round(time.perf_counter() - start, 2)}  # every model's one timing
     model.eval()
     weights.parent.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), weights)

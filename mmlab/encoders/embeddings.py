@@ -28,7 +28,7 @@ from mmlab.data.catalog import Catalog
 from mmlab.encoders.pretrained import load_wordllama
 from mmlab.models.reviews import SkipGram
 from mmlab.preprocess import clean_reviews, tokens
-from mmlab.train import fit
+from mmlab.train import fit, summary
 from mmlab.zoo import code_fingerprint, trained
 
 NOISE_POWER = 0.75  # word2vec's exponent: rare tokens are drawn as negatives a bit more often than their counts
@@ -164,7 +164,7 @@ def train_skipgram(model: SkipGram, sequences: Sequence[Sequence[str]], vocab: V
     ids = [encoded for encoded in map(vocab.encode, sequences) if len(encoded) > 1]
     history = fit(model, lambda epoch: _epoch_batches(ids, vocab, config, np.random.default_rng([seed, epoch])),
                   lambda m, batch: m(*batch), epochs=config.epochs, lr=config.lr, progress=progress)
-    return {"loss": history.loss, "seconds": round(history.seconds, 1), "vocab_size": len(vocab)}
+    return summary(history, vocab_size=len(vocab))
 
 
 def skipgram_embeddings(name: str, sequences: Sequence[Sequence[str]], config: SkipGramConfig, data_version: str,

@@ -27,8 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -48,7 +47,7 @@ from mmlab.metrics import evaluate, precision_at_k
 from mmlab.models.image import ProjectionHead, SmallCNN, Standardise, resize
 from mmlab.preprocess import channel_stats
 from mmlab.retrieval import rank_ids
-from mmlab.train import History, batch_rows, fit
+from mmlab.train import History, batch_rows, fit, summary
 
 DIM = 128  # embedding size of the trained encoders (the text encoders use the same convention: a parameter)
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -425,9 +424,8 @@ def train_end_to_end(model: nn.Module, catalog: Catalog, config: dict[str, Any],
 
 def _summary(history: History, train: pd.DataFrame, photos_per_query: int) -> dict[str, Any]:
     """What training did and what the model saw, JSON-able for the zoo's sidecar file."""
-    return {"loss": history.loss, "val_ndcg@10": history.val, "best_epoch": history.best_epoch,
-            "epochs_run": len(history.loss), "train_queries": len(train),
-            "train_skus": int(train.target_sku.nunique()), "photos_per_query": photos_per_query}
+    return summary(history, "ndcg10", epochs_run=len(history.loss), train_queries=len(train),
+                   train_skus=int(train.target_sku.nunique()), photos_per_query=photos_per_query)
 
 
 def train_head(head: nn.Module, backbone: EfficientNetLite0, catalog: Catalog, config: dict[str, Any],
@@ -482,7 +480,7 @@ def trained_image_encoder(catalog: Catalog, kind: str = "cnn", seed: int = 0, pr
     The zoo key is the kind, its configuration (FAST mode trains fewer epochs), the code of the model's classes and
     of its training function, and ``catalog.fingerprint()``: a second call (in this or a later notebook) with
     unchanged code loads the weights instead of training, an edited class trains afresh. ``summary["from_cache"]``
-    says which happened; ``summary["train_seconds"]`` is the time the training took when it ran.
+    says which happened; ``summary["seconds"]`` is the time the training took (backbone features included).
     """
     config = config_for(kind, catalog.fast, **overrides)
     model_class = CLASSES[kind] if model_class is None else model_class
@@ -496,7 +494,7 @@ def trained_image_encoder(catalog: Catalog, kind: str = "cnn", seed: int = 0, pr
         backbone = EfficientNetLite0(config["size"])
         head, summary = zoo.trained(
             f"image-{kind}", key, catalog.fingerprint(), seed=seed, build=lambda: model_class(*arguments),
-            train=_timed(lambda head: train_head(head, backbone, catalog, config, seed, progress)),
+            train=lambda head: train_head(head, backbone, catalog, config, seed, progress),
             threads=BIG_MODEL_THREADS)
         return EfficientNetWithHead(backbone, head).eval(), summary | {"config": config}
     where = default_device()
@@ -504,15 +502,6 @@ def trained_image_encoder(catalog: Catalog, kind: str = "cnn", seed: int = 0, pr
     # mode), but a second busy core no longer stalls it (136-160 s on two threads with another job running).
     model, summary = zoo.trained(f"image-{kind}", key, catalog.fingerprint(), seed=seed,
                                  build=lambda: model_class(*arguments).to(where),
-                                 train=_timed(lambda model: train_end_to_end(model, catalog, config, seed, progress)),
+                                 train=lambda model: train_end_to_end(model, catalog, config, seed, progress),
                                  threads=1 if kind == "cnn" else BIG_MODEL_THREADS)
     return model, summary | {"config": config}
-
-
-def _timed(train: Callable[[nn.Module], dict[str, Any]]) -> Callable[[nn.Module], dict[str, Any]]:
-    """``train`` that also reports its wall-clock time (data preparation included) as ``train_seconds``."""
-    def run(model: nn.Module) -> dict[str, Any]:
-        start = time.perf_counter()
-        summary = train(model)
-        return summary | {"train_seconds": round(time.perf_counter() - start, 2)}
-    return run

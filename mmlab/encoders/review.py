@@ -29,7 +29,7 @@ from mmlab.data.catalog import Catalog
 from mmlab.encoders.embeddings import SkipGramConfig, Vocabulary, data_version, word_embeddings
 from mmlab.models.reviews import PAD, ReviewEncoder, SkipGram
 from mmlab.preprocess import clean_reviews, tokens
-from mmlab.train import fit
+from mmlab.train import fit, summary
 from mmlab.zoo import code_fingerprint, trained
 
 MAX_REVIEWS = 8  # per SKU (MiniMart has 3-8 after cleaning)
@@ -118,8 +118,7 @@ def train_review_encoder(model: ReviewEncoder, data: SkuReviews, split: np.ndarr
 
     history = fit(model, batches, loss_fn, epochs=config.epochs, lr=config.lr, patience=config.patience,
                   evaluate=lambda: -loss_fn(model, rows["val"]).item(), progress=progress)
-    return {"loss": history.loss, "val_mse": [-v for v in history.val], "best_epoch": history.best_epoch,
-            "seconds": round(history.seconds, 1)}
+    return summary(history, "mse", val=[-v for v in history.val])
 
 
 def review_encoder(catalog: Catalog, seed: int = 0, config: ReviewConfig = ReviewConfig(),

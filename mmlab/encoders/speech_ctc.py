@@ -67,7 +67,7 @@ from mmlab.data.catalog import Catalog
 from mmlab.encoders.asr import carrier_phrases, words
 from mmlab.encoders.audio import N_MELS, SNRS_DB, log_mel, pad_features, standardise
 from mmlab.models.speech import CTCBatch, SpeechCTC, ctc_loss, greedy_ids, valid_mask
-from mmlab.train import fit
+from mmlab.train import fit, summary
 
 BLANK = "<blank>"
 _PHONEME_MODE = 0x02 | (ord("_") << 8)  # IPA, with "_" between phonemes (espeak_TextToPhonemes's phonememode)
@@ -543,10 +543,9 @@ def train_recogniser(model: nn.Module, catalog: Catalog, vocab: PhonemeVocab, co
                   clip_norm=config.clip_norm, schedule=lambda optimiser: torch.optim.lr_scheduler.OneCycleLR(
                       optimiser, max_lr=config.lr, total_steps=steps, pct_start=0.15))
     val_per = [-score for score in history.val]  # fit keeps the highest score: the lowest phoneme error rate
-    return {"loss": history.loss, "val_per": val_per, "best_epoch": int(np.argmin(val_per)), "clips": len(data.specs),
-            "audio_hours": sum(s.shape[1] for s in data.specs) / 100 / 3600, "data_seconds": prepared,
-            "train_seconds": time.perf_counter() - start - prepared, "seconds": time.perf_counter() - start,
-            "parameters": sum(p.numel() for p in model.parameters())}
+    return summary(history, "per", val=val_per, clips=len(data.specs), data_seconds=round(prepared, 2),
+                   audio_hours=sum(s.shape[1] for s in data.specs) / 100 / 3600,
+                   parameters=sum(p.numel() for p in model.parameters()))
 
 
 class Recogniser:

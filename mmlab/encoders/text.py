@@ -54,7 +54,7 @@ from mmlab.metrics import ndcg_per_query
 from mmlab.models.text import ENCODERS, TextEncoder
 from mmlab.preprocess import normalize_text, tokens
 from mmlab.retrieval import rank_ids
-from mmlab.train import fit
+from mmlab.train import fit, summary
 
 KINDS = tuple(ENCODERS)
 VERSION = 2  # part of every checkpoint's key: bump it when a code change alters what training produces
@@ -336,8 +336,7 @@ def train_text_encoder(model: TextEncoder, catalog: Catalog, config: TextConfig,
     # one thread, like every model the zoo trains (``zoo.trained``)
     history = fit(model, sampler, lambda m, batch: batch.loss(m, config.temperature), epochs=config.epochs,
                   lr=config.lr, evaluate=val_ndcg(model, catalog), patience=config.patience, progress=progress)
-    return {"loss": history.loss, "val_ndcg10": history.val, "seconds": history.seconds,
-            "best_epoch": history.best_epoch, "parameters": n_parameters(model)}
+    return summary(history, "ndcg10", parameters=n_parameters(model))
 
 
 # Per encoder: learning rate and epochs, picked on the VAL queries within the notebook's 3-minute CPU budget
