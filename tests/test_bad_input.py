@@ -30,7 +30,7 @@ from PIL import Image
 
 from mmlab import ann, augment, config, engine, hybrid, metrics, preprocess, retrieval, space, zoo
 from mmlab.data import byo, catalog as catalog_module, reviews, speech
-from mmlab.encoders import audio, image, speech_ctc, text, tokenizers
+from mmlab.encoders import audio, image, lexicon, phonemes, speech_ctc, text, tokenizers
 from mmlab.models import losses
 from mmlab.models.fusion import TowerConfig
 from mmlab.towerdata import Products
@@ -151,10 +151,10 @@ def _products() -> Products:
                     torch.ones(2, 4, dtype=torch.bool))
 
 
-def _decoder() -> speech_ctc.LexiconDecoder:
-    words = speech_ctc.phonemize(["red"], "en")[0]
-    vocab = speech_ctc.PhonemeVocab([t for w in words for t in w])
-    return speech_ctc.LexiconDecoder({"en": ["red"]}, vocab)
+def _decoder() -> lexicon.LexiconDecoder:
+    words = phonemes.phonemize(["red"], "en")[0]
+    vocab = phonemes.PhonemeVocab([t for w in words for t in w])
+    return lexicon.LexiconDecoder({"en": ["red"]}, vocab)
 
 
 def _tiny_text_encoder() -> text.TextEncoder:
@@ -372,7 +372,7 @@ CASES = [
          r"unknown lang 'fr'", r"use 'en' or 'zh'"),
     Case("engine-lang", "language", lambda: engine.check_lang("de"), ValueError,
          r"unknown lang='de'", r"choose one of \('en', 'zh'\)"),
-    Case("phonemize-lang", "language", lambda: speech_ctc.phonemize(["rouge"], "fr"), ValueError,
+    Case("phonemize-lang", "language", lambda: phonemes.phonemize(["rouge"], "fr"), ValueError,
          r"unknown lang 'fr'", r"use one of \['en', 'zh'\]"),
     Case("synthesize-lang", "language", lambda: speech.synthesize("rouge", "fr"), ValueError,
          r"unknown lang 'fr'", r"use one of \['en', 'zh'\]"),

@@ -17,6 +17,8 @@ from mmlab import zoo
 from mmlab.data import speech
 from mmlab.data.catalog import load_catalog
 from mmlab.encoders import audio
+from mmlab.encoders import lexicon as lx
+from mmlab.encoders import phonemes, speech_data
 from mmlab.encoders import speech_ctc as sc
 from mmlab.models.speech import SpeechCTC, ctc_loss, greedy_ids
 
@@ -30,7 +32,7 @@ def catalog():
 
 @pytest.fixture(scope="module")
 def lexicon(catalog):
-    return sc.build_lexicon(catalog)
+    return lx.build_lexicon(catalog)
 
 
 @pytest.fixture(scope="module")
@@ -39,18 +41,18 @@ def vocab(catalog, lexicon):
 
 
 def test_phonemize_gives_words_of_phonemes() -> None:
-    words = sc.phonemize(["green apple"], "en")[0]
+    words = phonemes.phonemize(["green apple"], "en")[0]
     assert len(words) == 2 and words[0] == ("ɡ", "ɹ", "iː", "n")
-    zh = sc.phonemize(["红色"], "zh")[0]
-    assert any(sc._TONE.search(t) for w in zh for t in w) and not sc._TONE.search("ɜː")  # Mandarin vowels carry tones
+    zh = phonemes.phonemize(["红色"], "zh")[0]
+    assert any(phonemes._TONE.search(t) for w in zh for t in w) and not phonemes._TONE.search("ɜː")  # Mandarin vowels carry tones
     with pytest.raises(ValueError, match="lang"):
-        sc.phonemize(["x"], "fr")
+        phonemes.phonemize(["x"], "fr")
 
 
 def test_vocab_round_trip(vocab) -> None:
-    words = sc.phonemize(["green apple"], "en")[0]
+    words = phonemes.phonemize(["green apple"], "en")[0]
     ids = vocab.encode(words)
-    assert 0 not in ids and vocab.tokens[0] == sc.BLANK  # the blank is class 0, never a target
+    assert 0 not in ids and vocab.tokens[0] == phonemes.BLANK  # the blank is class 0, never a target
     assert vocab.decode(ids) == [t for w in words for t in w]
 
 
@@ -79,24 +81,24 @@ def test_greedy_ctc_merges_repeats_then_drops_blanks() -> None:
 
 def test_edit_distances_match_the_textbook() -> None:
     entries = np.array([[1, 2, 3, -1], [1, 3, -1, -1], [4, 4, 4, 4]])
-    np.testing.assert_array_equal(sc.edit_distances(np.array([1, 2, 3]), entries, np.array([3, 2, 4])), [0, 1, 4])
+    np.testing.assert_array_equal(lx.edit_distances(np.array([1, 2, 3]), entries, np.array([3, 2, 4])), [0, 1, 4])
     assert sc.edit_distance([1, 2], []) == 2
 
 
 def test_lexicon_is_train_only(catalog, lexicon) -> None:
     held_out = catalog.queries[catalog.queries.split.isin(["val", "test", "zero_shot"])]
     zero_shot = catalog.types[catalog.types.zero_shot].name_en.str.lower()
-    train_words = {w for t in sc.train_queries(catalog, "en").text for w in t.split()}
+    train_words = {w for t in lx.train_queries(catalog, "en").text for w in t.split()}
     leaked = [n for n in zero_shot if n in lexicon["en"] and n not in train_words
-              and n not in sc.catalog_phrases(catalog, "en")]
+              and n not in lx.catalog_phrases(catalog, "en")]
     assert not leaked
     assert "想买" in lexicon["zh"] and "buy" in lexicon["en"]
     assert not held_out.empty
 
 
 def test_decoder_reads_exact_and_noisy_phonemes(catalog, lexicon, vocab) -> None:
-    decoder = sc.LexiconDecoder(lexicon, vocab)
-    words = sc.phonemize(["buy green apple"], "en")[0]
+    decoder = lx.LexiconDecoder(lexicon, vocab)
+    words = phonemes.phonemize(["buy green apple"], "en")[0]
     assert decoder.decode(vocab.encode(words), "en") == "buy green apple"  # no word breaks: found anyway
     noisy = vocab.encode(words)
     noisy.insert(3, vocab.index["s"])  # one phoneme too many
@@ -104,27 +106,27 @@ def test_decoder_reads_exact_and_noisy_phonemes(catalog, lexicon, vocab) -> None
     assert decoder.decode(noisy[:2] + noisy[3:], "en") == "buy green apple"  # one missing
     assert decoder.decode([], "en") == ""
     for lang, joiner in (("en", " "), ("zh", "")):  # training queries, from their exact phonemes
-        texts = sc.train_queries(catalog, lang).text.head(30).tolist()
-        decoded = [decoder.decode(vocab.encode(w), lang) for w in sc.phonemize(texts, lang)]
+        texts = lx.train_queries(catalog, lang).text.head(30).tolist()
+        decoded = [decoder.decode(vocab.encode(w), lang) for w in phonemes.phonemize(texts, lang)]
         exact = np.mean([d.replace(" ", "") == t.replace(" ", "").replace("’", "'") for d, t in zip(decoded, texts)])
         assert exact >= 0.8, list(zip(texts, decoded))
-    zh = sc.phonemize([texts[0]], "zh")[0]
+    zh = phonemes.phonemize([texts[0]], "zh")[0]
     assert decoder.decode_with_language(vocab.encode(zh))[1] == "zh"  # the language is found from the phonemes
     assert decoder.decode_with_language(vocab.encode(words)) == ("buy green apple", "en")
 
 
 def test_training_jobs_speak_only_train_text(catalog) -> None:
-    jobs = sc.training_jobs(catalog, seed=0)
+    jobs = speech_data.training_jobs(catalog, seed=0)
     held_out = set(catalog.queries[catalog.queries.split != "train"].text)
-    train_text = set(sc.train_queries(catalog).text)
+    train_text = set(lx.train_queries(catalog).text)
     assert all(j.text not in held_out or j.text in train_text for j in jobs)
     assert {j.lang for j in jobs} == {"en", "zh"} and {j.noise for j in jobs} <= set(speech.NOISE_KINDS)
-    assert sc.training_jobs(catalog, seed=0) == jobs  # deterministic
+    assert speech_data.training_jobs(catalog, seed=0) == jobs  # deterministic
 
 
 def test_job_features_are_deterministic() -> None:
-    job = sc.SpeechJob("green apple", "en", 1, 150, 40, "babble", 10.0, 7)
-    first, second = sc.job_features(job), sc.job_features(job)
+    job = speech_data.SpeechJob("green apple", "en", 1, 150, 40, "babble", 10.0, 7)
+    first, second = speech_data.job_features(job), speech_data.job_features(job)
     assert first.shape[0] == audio.N_MELS and first.dtype == np.float16
     np.testing.assert_array_equal(first, second)
 
@@ -132,14 +134,14 @@ def test_job_features_are_deterministic() -> None:
 def test_a_tiny_training_run_lowers_the_ctc_loss(vocab) -> None:
     torch.manual_seed(0)
     texts = ["green apple", "red apple", "buy green hat", "red hat", "apple", "hat"]
-    specs = [sc.job_features(sc.SpeechJob(t, "en", i % 4, 160, 50, "white", 30.0, i)) for i, t in enumerate(texts)]
-    targets = [vocab.encode(w) for w in sc.phonemize(texts, "en")]
-    data = sc.SpeechData(specs, targets)
+    specs = [speech_data.job_features(speech_data.SpeechJob(t, "en", i % 4, 160, 50, "white", 30.0, i)) for i, t in enumerate(texts)]
+    targets = [vocab.encode(w) for w in phonemes.phonemize(texts, "en")]
+    data = speech_data.SpeechData(specs, targets)
     model = SpeechCTC(len(vocab), channels=32, hidden=32)
     optimiser = torch.optim.AdamW(model.parameters(), lr=3e-3)
     losses = []
     for epoch in range(25):
-        for batch in sc.CTCSampler(data, batch_size=3, seed=0)(epoch):
+        for batch in speech_data.CTCSampler(data, batch_size=3, seed=0)(epoch):
             loss = ctc_loss(model.train(), batch)
             optimiser.zero_grad()
             loss.backward()
@@ -149,7 +151,7 @@ def test_a_tiny_training_run_lowers_the_ctc_loss(vocab) -> None:
 
 
 def test_transcribe_checks_its_input(vocab, lexicon) -> None:
-    recogniser = sc.Recogniser(SpeechCTC(len(vocab), channels=8, hidden=8), vocab, sc.LexiconDecoder(lexicon, vocab))
+    recogniser = sc.Recogniser(SpeechCTC(len(vocab), channels=8, hidden=8), vocab, lx.LexiconDecoder(lexicon, vocab))
     wave = speech.synthesize("green apple", "en")
     assert len(recogniser.transcribe([wave, wave[:8000]])) == 2
     with pytest.raises(TypeError, match="list"):
@@ -160,7 +162,7 @@ def test_transcribe_checks_its_input(vocab, lexicon) -> None:
 
 def test_phoneme_bags_are_distributions_and_ignore_padding(vocab, lexicon) -> None:
     torch.manual_seed(0)
-    recogniser = sc.Recogniser(SpeechCTC(len(vocab), channels=16, hidden=8), vocab, sc.LexiconDecoder(lexicon, vocab))
+    recogniser = sc.Recogniser(SpeechCTC(len(vocab), channels=16, hidden=8), vocab, lx.LexiconDecoder(lexicon, vocab))
     rng = np.random.default_rng(0)
     specs = [rng.normal(size=(audio.N_MELS, n)).astype(np.float32) for n in (9, 60)]
     bags = recogniser.phoneme_bags(specs)

@@ -15,21 +15,18 @@ Pipeline for one clip:
          --LexiconDecoder (both languages' lexicons; the cheaper wins)--> "buy red cotton t-shirt" / "想买红色T恤"
          --text encoder (notebook 03)--> a unit vector in the products' space
 
-``phonemize``      espeak-ng's own phonemes of a text (its C API ``espeak_TextToPhonemes`` through ctypes): the
-                   exact sounds the synthesiser makes for that text, so labels and audio always agree.
+``phonemize``      espeak-ng's own phonemes of a text, so labels and audio always agree (:mod:`.phonemes`).
 ``SpeechCTC``      Conv1d(k=5, strided: 10 ms -> 30 or 40 ms frames) and Conv1d(k=5), then a bidirectional GRU and
                    a linear layer to one score per phoneme and the CTC blank. The model, its loss step ``ctc_loss``
                    and ``greedy_ids`` are written and explained in notebook 05 (``mmlab.models.speech``); this
                    module trains and runs them.
-``LexiconDecoder`` turns heard phonemes into phrases of a lexicon built from TRAIN text only (product names and
-                   keywords of the training types, SKU attributes, words and carrier phrases of training queries):
-                   a dynamic program (compiled with numba) splits the phonemes into the entries with the smallest
-                   total edit distance, ignoring word breaks, and may drop phonemes it cannot match (noise).
+``LexiconDecoder`` turns heard phonemes into phrases of a lexicon built from TRAIN text only, by a dynamic
+                   program over phoneme edit distances (:mod:`.lexicon`).
 
 Training data (TRAIN split only, ``training_jobs``): every training typed query without a typo, and the lexicon's
 phrases three at a time, spoken by the catalog's espeak-ng voices at random rates and pitches with the catalog's
-noises at random SNRs; plus the catalog's own TRAIN voice recordings. Val/test/zero-shot text is never spoken for
-training; VAL recordings choose the epoch. Synthesis runs in two processes and is cached (``cached_features``).
+noises at random SNRs (:mod:`.speech_data`); plus the catalog's own TRAIN voice recordings. Val/test/zero-shot
+text is never spoken for training; VAL recordings choose the epoch.
 
 Public API::
 
@@ -40,377 +37,25 @@ Public API::
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import hashlib
-import json
-import multiprocessing
-import os
-import re
 import time
 import types
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
-import numba
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
 from mmlab import zoo
-from mmlab.augment import spec_augment
-from mmlab.config import cache_dir
-from mmlab.data import speech
 from mmlab.data.catalog import Catalog
-from mmlab.encoders.asr import carrier_phrases, words
-from mmlab.encoders.audio import N_MELS, SNRS_DB, log_mel, pad_features, standardise
+from mmlab.encoders.audio import N_MELS, log_mel, pad_features, standardise
+from mmlab.encoders.lexicon import LexiconDecoder, build_lexicon, edit_distances, train_queries
+from mmlab.encoders.phonemes import PhonemeVocab, phonemize
+from mmlab.encoders.speech_data import FEATURES_VERSION, CTCSampler, SpeechData, cached_features, training_jobs
 from mmlab.models.speech import CTCBatch, SpeechCTC, ctc_loss, greedy_ids, valid_mask
 from mmlab.train import fit, summary
-
-BLANK = "<blank>"
-_PHONEME_MODE = 0x02 | (ord("_") << 8)  # IPA, with "_" between phonemes (espeak_TextToPhonemes's phonememode)
-_TONE = re.compile(r"[0-9]|(?<=.)ɜ$")  # espeak-ng's cmn voice writes the tone on the vowel: "iɑ2", "aɜ", "o-5"
-_SWITCH = re.compile(r"\([a-z]+\)")  # "(en)...(cmn)" language switches inside a phoneme string
-FEATURES_VERSION = 2  # bump when the synthesis or feature code changes what cached features hold
-ZH_CARRIERS_MIN = 3  # a Chinese carrier phrase (想买, 推荐) must wrap at least this many training queries
-
-# ---------------------------------------------------------------------------------------------------
-# Phonemes from espeak-ng
-# ---------------------------------------------------------------------------------------------------
-
-_PHONEME_CACHE: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {}
-
-
-def _split_words(raw: str) -> list[tuple[str, ...]]:
-    """espeak's "b_ˈaɪ_ ɡ_ɹ_ˈiː_n" -> [("b", "aɪ"), ("ɡ", "ɹ", "iː", "n")]: stress and switches dropped."""
-    words = []
-    for word in raw.split():
-        tokens = tuple(t for t in _SWITCH.sub("", word).replace("ˈ", "").replace("ˌ", "").split("_") if t)
-        if tokens:
-            words.append(tokens)
-    return words
-
-
-def phonemize(texts: Sequence[str], lang: str) -> list[tuple[tuple[str, ...], ...]]:
-    """espeak-ng's phonemes of each text as words of phoneme tokens (the language's first voice; variants, rate
-    and pitch do not change phonemes). One library load for the whole list; results are memoised."""
-    if lang not in speech.VOICES:
-        raise ValueError(f"unknown lang {lang!r}; use one of {sorted(speech.VOICES)}")
-    todo = [t for t in dict.fromkeys(texts) if (lang, t) not in _PHONEME_CACHE]
-    if todo:
-        with speech._LOCK, speech._fresh_espeak() as lib:
-            lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
-            lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
-            lib.espeak_SetVoiceByName(speech.VOICES[lang][0].encode())
-            for text in todo:
-                buffer = ctypes.create_string_buffer(text.encode() + b"\0")
-                pointer = ctypes.c_void_p(ctypes.addressof(buffer))  # espeak advances it clause by clause
-                words = []
-                while pointer.value:
-                    words += _split_words(lib.espeak_TextToPhonemes(ctypes.byref(pointer), 1, _PHONEME_MODE).decode())
-                _PHONEME_CACHE[lang, text] = tuple(words)
-    return [_PHONEME_CACHE[lang, t] for t in texts]
-
-
-# ---------------------------------------------------------------------------------------------------
-# Phoneme vocabulary
-# ---------------------------------------------------------------------------------------------------
-
-
-class PhonemeVocab:
-    """Phoneme tokens <-> ids: 0 is the CTC blank, then every token seen in training text.
-
-    Targets carry no word breaks: espeak-ng runs words together, the decoder does not trust breaks anyway, and
-    leaving them out gave a better VAL score for the same training time (0.839 against 0.794 NDCG@10).
-    """
-
-    def __init__(self, tokens: Sequence[str]) -> None:
-        self.tokens = [BLANK] + sorted(set(tokens) - {BLANK})
-        self.index = {t: i for i, t in enumerate(self.tokens)}
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-    def encode(self, words: Sequence[Sequence[str]]) -> list[int]:
-        """Words of tokens -> one id sequence; tokens never seen in training are skipped."""
-        return [self.index[t] for word in words for t in word if t in self.index]
-
-    def decode(self, ids: Sequence[int]) -> list[str]:
-        """Ids (blanks already removed) -> tokens."""
-        return [self.tokens[i] for i in ids if i > 0]
-
-
-# ---------------------------------------------------------------------------------------------------
-# Lexicon and decoding
-# ---------------------------------------------------------------------------------------------------
-
-
-def edit_distances(query: np.ndarray, entries: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Levenshtein distance between one id sequence and each padded row of ``entries`` (N, L), all at once.
-
-    Row by row over the query; within a row the insertion chain is a running minimum (cummin of D - k, + k).
-    """
-    n, width = entries.shape
-    positions = np.arange(width + 1)
-    previous = np.broadcast_to(positions, (n, width + 1)).astype(np.int32)
-    for i, token in enumerate(query, start=1):
-        current = np.empty_like(previous)
-        current[:, 0] = i
-        current[:, 1:] = np.minimum(previous[:, 1:] + 1, previous[:, :-1] + (entries != token))
-        current = np.minimum.accumulate(current - positions, axis=1) + positions
-        previous = current
-    return previous[np.arange(n), lengths]
-
-
-@numba.njit(cache=True)
-def _segment(hyp: np.ndarray, entries: np.ndarray, lengths: np.ndarray, substitution: np.ndarray,
-             entry_cost: float, drop_cost: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Best split of ``hyp`` into lexicon entries by phoneme edit distance (compiled with numba).
-
-    best[j] = the cheapest explanation of hyp[:j]: either hyp[j-1] dropped (``drop_cost``), or an entry e matched
-    to hyp[i:j] at its edit distance + ``entry_cost`` (insertions and deletions cost 1, substituting a for b
-    ``substitution[a, b]``). For each start i and entry e one small edit-distance table
-    gives the cost of every end j at once (ends within 3 phonemes of the entry's length).
-    """
-    n, width = len(hyp), entries.shape[1]
-    best = np.full(n + 1, np.inf)
-    best[0] = 0.0
-    start_of = np.full(n + 1, -1, dtype=np.int64)
-    entry_of = np.full(n + 1, -1, dtype=np.int64)
-    previous = np.empty(width + 4, dtype=np.float64)
-    current = np.empty(width + 4, dtype=np.float64)
-    for i in range(n):
-        if best[i] + drop_cost < best[i + 1]:
-            best[i + 1], start_of[i + 1], entry_of[i + 1] = best[i] + drop_cost, i, -1
-        for e in range(len(lengths)):
-            size = lengths[e]
-            span = min(n - i, size + 3)
-            for j in range(span + 1):
-                previous[j] = j
-            for k in range(1, size + 1):
-                current[0] = k
-                token = entries[e, k - 1]
-                for j in range(1, span + 1):
-                    cost = previous[j - 1] + substitution[hyp[i + j - 1], token]
-                    cost = min(cost, previous[j] + 1.0, current[j - 1] + 1.0)
-                    current[j] = cost
-                for j in range(span + 1):
-                    previous[j] = current[j]
-            for j in range(max(1, size - 3), span + 1):
-                total = best[i] + previous[j] + entry_cost
-                if total < best[i + j]:
-                    best[i + j], start_of[i + j], entry_of[i + j] = total, i, e
-    return best, start_of, entry_of
-
-
-class LexiconDecoder:
-    """Heard phonemes -> the lexicon phrases that explain them best (a segmentation by dynamic programming).
-
-    Word breaks are not trusted (espeak-ng runs words together, and so does the recogniser): any stretch of heard
-    phonemes may match an entry, at its phoneme edit distance plus ``entry_cost``; dropping a heard phoneme costs
-    ``drop_cost`` (noise heard as speech). The cheapest split wins (``_segment``). Hearing the right Mandarin
-    vowel with the wrong tone costs ``tone_cost`` instead of a full substitution.
-    """
-
-    def __init__(self, lexicon: dict[str, list[str]], vocab: PhonemeVocab, entry_cost: float = 1.0,
-                 drop_cost: float = 1.0, tone_cost: float = 0.1) -> None:
-        self.vocab, self.entry_cost, self.drop_cost = vocab, entry_cost, drop_cost
-        base = [_TONE.sub("", t) for t in vocab.tokens]
-        self.substitution = np.array([[0.0 if a == b else tone_cost if base[i] == base[j] else 1.0
-                                       for j, b in enumerate(vocab.tokens)] for i, a in enumerate(vocab.tokens)])
-        self.tables: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
-        for lang, phrases in lexicon.items():
-            items = []
-            for text, phrase_words in zip(phrases, phonemize(phrases, lang)):
-                ids = [vocab.index[t] for w in phrase_words for t in w if t in vocab.index]
-                if ids:
-                    items.append((text, ids))
-            padded = np.full((len(items), max(len(ids) for _, ids in items)), -1, dtype=np.int64)
-            for row, (_, ids) in enumerate(items):
-                padded[row, :len(ids)] = ids
-            self.tables[lang] = ([t for t, _ in items], padded, np.array([len(i) for _, i in items], dtype=np.int64))
-
-    def segment(self, ids: Sequence[int], lang: str) -> tuple[list[str], float]:
-        """The lexicon phrases, in order, that best explain the heard ids (blanks ignored), and their total cost."""
-        if lang not in self.tables:
-            raise ValueError(f"unknown lang {lang!r}; the lexicon has {sorted(self.tables)}: pass one of them, or "
-                             "lang=None to pick the best")
-        hyp = np.array([i for i in ids if i > 0], dtype=np.int64)
-        if not len(hyp):
-            return [], 0.0
-        texts, entries, lengths = self.tables[lang]
-        best, start_of, entry_of = _segment(hyp, entries, lengths, self.substitution, self.entry_cost,
-                                            self.drop_cost)
-        phrases, end = [], len(hyp)
-        while end > 0:
-            if entry_of[end] >= 0:
-                phrases.append(texts[entry_of[end]])
-            end = start_of[end]
-        return phrases[::-1], float(best[-1])
-
-    def decode(self, ids: Sequence[int], lang: str | None = None) -> str:
-        """Greedy-decoded ids of one clip -> text ("" if nothing matched): words joined by spaces in English, run
-        together in Chinese. Without ``lang``, the language whose lexicon explains the phonemes more cheaply."""
-        return self.decode_with_language(ids, lang)[0]
-
-    def decode_with_language(self, ids: Sequence[int], lang: str | None = None) -> tuple[str, str]:
-        """(text, language): as ``decode``, and which lexicon was used."""
-        langs = [lang] if lang else list(self.tables)
-        decoded = {lang: self.segment(ids, lang) for lang in langs}
-        chosen = min(langs, key=lambda lang: decoded[lang][1])
-        return ("" if chosen == "zh" else " ").join(decoded[chosen][0]), chosen
-
-
-# ---------------------------------------------------------------------------------------------------
-# TRAIN-only text: the lexicon and what to speak
-# ---------------------------------------------------------------------------------------------------
-
-
-def training_types(catalog: Catalog) -> pd.DataFrame:
-    return catalog.types[~catalog.types.zero_shot]
-
-
-def train_queries(catalog: Catalog, lang: str | None = None) -> pd.DataFrame:
-    """TRAIN typed queries without typos (a typo is spoken as written: not a word the shop sells)."""
-    q = catalog.queries
-    chosen = (q.modality == "text") & (q.split == "train") & ~q.has_typo
-    return q[chosen & (q.lang == lang)] if lang else q[chosen]
-
-
-def catalog_phrases(catalog: Catalog, lang: str) -> set[str]:
-    """Product names and keywords of the training types, and the attributes of their SKUs."""
-    types = training_types(catalog)
-    skus = catalog.skus[catalog.skus.type_id.isin(types.type_id)]
-    suffix = "en" if lang == "en" else "zh"
-    phrases = {p.strip() for column in (f"name_{suffix}", f"keywords_{suffix}") for v in types[column]
-               for p in v.split("|")}
-    attributes = ("brand", "colour", "material") if lang == "en" else ("brand_zh", "colour_zh", "material_zh")
-    phrases |= {v.strip() for column in attributes for v in skus[column]}
-    if lang == "en":
-        phrases = {p.lower() for p in phrases}
-    return {p for p in phrases if p and re.search(r"\w", p)}
-
-
-def zh_carriers(texts: Sequence[str], phrases: set[str]) -> set[str]:
-    """The Chinese carrier phrases (想买, 推荐, 求, 哪个好): what is left of training queries once the longest
-    catalog phrases are cut out, kept if it wraps at least ZH_CARRIERS_MIN queries."""
-    counts: dict[str, int] = {}
-    ordered = sorted((p for p in phrases if len(p) > 1), key=len, reverse=True)
-    for text in texts:
-        for phrase in ordered:
-            text = text.replace(phrase, "\0")
-        for piece in set(text.split("\0")) - {""}:
-            counts[piece] = counts.get(piece, 0) + 1
-    return {p for p, n in counts.items() if n >= ZH_CARRIERS_MIN}
-
-
-def build_lexicon(catalog: Catalog) -> dict[str, list[str]]:
-    """Per language, every phrase the decoder may output, from TRAIN text only: catalog phrases, their single
-    words (English), the words of training queries (English) and the carrier phrases (both)."""
-    lexicon = {}
-    for lang in ("en", "zh"):
-        phrases = catalog_phrases(catalog, lang)
-        texts = train_queries(catalog, lang).text.tolist()
-        if lang == "en":
-            phrases |= {w for p in list(phrases) for w in p.split()}
-            phrases |= {w for t in texts for w in words(t)}
-            catalog_words = {w for p in catalog_phrases(catalog, "en") for w in p.split()}
-            prefixes, suffixes = carrier_phrases(texts, catalog_words)
-            phrases |= set(prefixes) | set(suffixes)
-        else:
-            phrases |= zh_carriers(texts, phrases)
-        lexicon[lang] = sorted(phrases)
-    return lexicon
-
-
-# ---------------------------------------------------------------------------------------------------
-# Training speech: synthesised in two processes, cached on disk
-# ---------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SpeechJob:
-    """One clip to synthesise: text, language, voice settings and noise, and the seed of its noise."""
-
-    text: str
-    lang: str
-    voice: int
-    rate: int
-    pitch: int
-    noise: str
-    snr_db: float
-    seed: int
-
-
-def random_job(text: str, lang: str, rng: np.random.Generator) -> SpeechJob:
-    """The catalog's voice-query recipe (``mmlab.data.queries.voice_queries``) for a new text."""
-    return SpeechJob(text, lang, int(rng.integers(len(speech.VOICES[lang]))), int(rng.integers(130, 200)),
-                     int(rng.integers(30, 70)), str(rng.choice(speech.NOISE_KINDS)), float(rng.choice(SNRS_DB)),
-                     int(rng.integers(2**31)))
-
-
-def job_features(job: SpeechJob) -> np.ndarray:
-    """The standardised log-mel spectrogram (N_MELS, frames) of one synthesised, noisy clip, as float16."""
-    clean = speech.synthesize(job.text, job.lang, job.voice, job.rate, job.pitch)
-    noisy = speech.mix_noise(clean, job.snr_db, np.random.default_rng(job.seed), job.noise)
-    return standardise(log_mel(noisy)).astype(np.float16)
-
-
-def _features_chunk(jobs: list[SpeechJob]) -> list[np.ndarray]:
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):  # tiny FFTs and products: extra threads per process only fight over the cores
-        return [job_features(job) for job in jobs]
-
-
-def synthesise_features(jobs: Sequence[SpeechJob], workers: int = 2) -> list[np.ndarray]:
-    """``job_features`` of every job, in ``workers`` forked processes (results in job order, deterministic)."""
-    jobs = list(jobs)
-    if workers <= 1 or len(jobs) < 50 or "fork" not in multiprocessing.get_all_start_methods():
-        return _features_chunk(jobs)
-    chunks = [jobs[i:i + 100] for i in range(0, len(jobs), 100)]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        return [spec for chunk in pool.map(_features_chunk, chunks) for spec in chunk]
-
-
-def training_jobs(catalog: Catalog, seed: int, phrases_per_clip: int = 3) -> list[SpeechJob]:
-    """What to speak for training, from TRAIN text only: each training query once, and the lexicon phrases
-    ``phrases_per_clip`` at a time (so every word the decoder knows has been heard at least once)."""
-    rng = np.random.default_rng(seed)
-    jobs = [random_job(t, lang, rng) for t, lang in zip(*train_queries(catalog)[["text", "lang"]].T.to_numpy())]
-    for lang, phrases in build_lexicon(catalog).items():
-        order = rng.permutation(len(phrases))
-        joiner = " " if lang == "en" else ""
-        for start in range(0, len(order), phrases_per_clip):
-            text = joiner.join(phrases[i] for i in order[start:start + phrases_per_clip])
-            jobs.append(random_job(text, lang, rng))
-    return jobs
-
-
-def cached_features(catalog: Catalog, jobs: Sequence[SpeechJob], workers: int = 2) -> list[np.ndarray]:
-    """``synthesise_features(jobs)``, stored in the zoo folder keyed by the jobs and the feature code version; a
-    stale or damaged file is rebuilt."""
-    payload = json.dumps([asdict(j) for j in jobs] + [FEATURES_VERSION, N_MELS], sort_keys=True)
-    key = hashlib.sha256(payload.encode()).hexdigest()[:16]
-    path = cache_dir() / "zoo" / f"speech-features-{key}.npz"
-    if path.exists():
-        with contextlib.suppress(Exception), np.load(path) as stored:
-            lengths, flat = stored["lengths"], stored["flat"]
-            if len(lengths) == len(jobs):
-                return np.split(flat, np.cumsum(lengths)[:-1], axis=1)
-    specs = synthesise_features(jobs, workers)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # two notebooks may build it at once
-    np.savez(temporary, lengths=np.array([s.shape[1] for s in specs]), flat=np.concatenate(specs, axis=1))
-    temporary.replace(path)
-    return specs
-
-
-# ---------------------------------------------------------------------------------------------------
-# Training
-# ---------------------------------------------------------------------------------------------------
 
 VERSION = 2  # part of the checkpoint key: bump when a code change alters what training produces
 
@@ -430,33 +75,6 @@ class CTCConfig:
     clip_norm: float = 5.0
 
 
-@dataclass
-class SpeechData:
-    """Training clips as standardised log-mel spectrograms (float16) and their phoneme id targets."""
-
-    specs: list[np.ndarray]
-    targets: list[list[int]]
-
-
-class CTCSampler:
-    """Batches of clips of similar length (less padding to compute), SpecAugmented afresh every epoch."""
-
-    def __init__(self, data: SpeechData, batch_size: int, seed: int) -> None:
-        self.data, self.batch_size, self.seed = data, batch_size, seed
-        self.frames = np.array([s.shape[1] for s in data.specs])
-
-    def __call__(self, epoch: int) -> Iterator[CTCBatch]:
-        rng = np.random.default_rng([self.seed, epoch])
-        order = np.argsort(self.frames + rng.uniform(0, 30, len(self.frames)), kind="stable")
-        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
-        for b in rng.permutation(len(batches)):
-            rows = batches[b]
-            specs = [spec_augment(self.data.specs[i].astype(np.float32), rng, freq_width=6, time_width=6)
-                     for i in rows]
-            padded, lengths = pad_features(specs)
-            targets = [self.data.targets[i] for i in rows]
-            yield CTCBatch(padded, lengths, torch.tensor([t for ts in targets for t in ts]),
-                           torch.tensor([len(t) for t in targets]))
 
 
 @torch.no_grad()

@@ -40,7 +40,7 @@ def check_mfcc_by_hand(my_mfcc: Callable[[np.ndarray], np.ndarray]) -> bool:
 def check_greedy_ctc(decode: Callable[[list[int]], list[int]]) -> bool:
     """05, exercise 2: ``decode(path)`` -> labels: the greedy CTC decode of a best path (one class id per frame,
     0 = blank): merge runs of the same id, then drop the blanks. Compared with mmlab's on hand-made paths."""
-    from mmlab.encoders.speech_ctc import greedy_ids
+    from mmlab.models.speech import greedy_ids
 
     cases = [[0, 0, 5, 5, 0, 5, 7, 7, 0], [3, 3, 3], [0, 0, 0], [4, 0, 4, 4, 2, 0, 0, 2], [1, 2, 3], []]
     for path in cases:
