@@ -1,5 +1,8 @@
 """Interaction re-ranking: a small cross-attention scorer re-orders the top-k of a first-stage retriever.
 
+The scorer and its loss are written and explained in notebook 08 (:mod:`mmlab.models.rerank`); this module checks
+the candidate lists, trains the scorer on them and re-orders them.
+
 A two-tower retriever compares one query vector with one item vector, so it cannot ask "does *this* query
 word match *that* product attribute?". A re-ranker can: here the query's tokens attend over each candidate's
 tokens (e.g. one per modality: photo, title, reviews, behaviour), and a small MLP scores what they found. It is
@@ -28,88 +31,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
-from mmlab.pooling import masked_mean
+from mmlab.models.rerank import CrossAttentionReranker, listwise_loss
 from mmlab.train import History, fit
 
 Array = np.ndarray | torch.Tensor
-
-
-class CrossAttentionReranker(nn.Module):
-    """Score (query, candidate) pairs: query tokens attend over the candidate's tokens, then an MLP scores; plus
-    ``prior_scale`` times the first stage's score when one is given."""
-
-    def __init__(self, query_dim: int, item_dim: int, dim: int = 64, heads: int = 4,
-                 prior_scale: float = 10.0) -> None:
-        super().__init__()
-        self.query_in, self.item_in = nn.Linear(query_dim, dim), nn.Linear(item_dim, dim)
-        self.attend = nn.MultiheadAttention(dim, heads, batch_first=True)
-        self.norm = nn.LayerNorm(dim)
-        self.score = nn.Sequential(nn.Linear(4 * dim, dim), nn.GELU(), nn.Linear(dim, 1))
-        nn.init.zeros_(self.score[-1].weight)  # untrained: no correction to the first stage
-        nn.init.zeros_(self.score[-1].bias)
-        self.prior_scale = nn.Parameter(torch.tensor(prior_scale))
-
-    def forward(self, query_tokens: torch.Tensor, item_tokens: torch.Tensor, item_mask: torch.Tensor | None = None,
-                prior: torch.Tensor | None = None, query_mask: torch.Tensor | None = None,
-                return_attention: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """Scores (batch, k) for query tokens (batch, q_len, query_dim), each query's candidates' tokens
-        (batch, k, item_len, item_dim) and their first-stage scores ``prior`` (batch, k); with
-        ``return_attention`` also the weights (batch, k, q_len, item_len)."""
-        _check_shapes(query_tokens, item_tokens, item_mask, query_mask)
-        if (query_tokens.shape[-1], item_tokens.shape[-1]) != (self.query_in.in_features, self.item_in.in_features):
-            raise ValueError(f"token dimensions {query_tokens.shape[-1]} (query) and {item_tokens.shape[-1]} (item) "
-                             f"do not match the model's {self.query_in.in_features} and "
-                             f"{self.item_in.in_features}; build the model with the encoders' output sizes")
-        batch, k, item_len, _ = item_tokens.shape
-        q = self.query_in(query_tokens).repeat_interleave(k, dim=0)  # (batch * k, q_len, dim)
-        x = self.item_in(item_tokens.flatten(0, 1))                   # (batch * k, item_len, dim)
-        padding = None if item_mask is None else ~item_mask.flatten(0, 1)
-        found, weights = self.attend(q, x, x, key_padding_mask=padding)
-        present = torch.ones(query_tokens.shape[:2], dtype=torch.bool) if query_mask is None else query_mask
-        present = present.repeat_interleave(k, dim=0)  # (batch * k, q_len)
-        found, asked = masked_mean(self.norm(q + found), present), masked_mean(q, present)
-        scores = self.score(torch.cat([asked, found, asked * found, (asked - found).abs()], dim=1)).view(batch, k)
-        if prior is not None:
-            if prior.shape != scores.shape:
-                raise ValueError(f"prior must hold one first-stage score per candidate, shape {tuple(scores.shape)}, "
-                                 f"got {tuple(prior.shape)}")
-            scores = scores + self.prior_scale * prior
-        return (scores, weights.view(batch, k, *weights.shape[1:])) if return_attention else scores
-
-
-def _check_shapes(query_tokens: torch.Tensor, item_tokens: torch.Tensor, item_mask: torch.Tensor | None,
-                  query_mask: torch.Tensor | None) -> None:
-    if query_tokens.ndim != 3 or item_tokens.ndim != 4 or len(query_tokens) != len(item_tokens):
-        raise ValueError(f"expected query tokens (batch, q_len, dim) and item tokens (batch, k, item_len, dim) "
-                         f"with the same batch, got {tuple(query_tokens.shape)} and {tuple(item_tokens.shape)}")
-    if item_mask is not None:
-        if item_mask.shape != item_tokens.shape[:3] or item_mask.dtype != torch.bool:
-            raise ValueError(f"item_mask must be bool of shape {tuple(item_tokens.shape[:3])}, got "
-                             f"{item_mask.dtype} {tuple(item_mask.shape)}")
-        if not item_mask.any(-1).all():
-            raise ValueError("a candidate has no tokens at all (item_mask all False); give every item at least "
-                             "one token or drop it from the candidates")
-    if query_mask is not None:
-        if query_mask.shape != query_tokens.shape[:2] or query_mask.dtype != torch.bool:
-            raise ValueError(f"query_mask must be bool of shape {tuple(query_tokens.shape[:2])}, got "
-                             f"{query_mask.dtype} {tuple(query_mask.shape)}")
-        if not query_mask.any(-1).all():
-            raise ValueError("a query has no tokens at all (query_mask all False); drop empty queries first")
-
-
-def listwise_loss(scores: torch.Tensor, relevant: torch.Tensor) -> torch.Tensor:
-    """In-list softmax (InfoNCE over the candidates): -log of the probability mass on the relevant ones.
-
-    Lists with no relevant candidate (the first stage missed) carry no signal and are skipped."""
-    if scores.shape != relevant.shape:
-        raise ValueError(f"scores {tuple(scores.shape)} and relevant {tuple(relevant.shape)} must have one shape")
-    keep = relevant.any(1)
-    if not keep.any():
-        raise ValueError("no list has a relevant candidate; retrieve more candidates (a larger k) in the first stage")
-    scores, relevant = scores[keep], relevant[keep]
-    return (scores.logsumexp(1) - scores.masked_fill(~relevant, float("-inf")).logsumexp(1)).mean()
 
 
 @dataclass
@@ -150,16 +76,30 @@ def _lists(query_tokens: Array, item_tokens: Array, candidates: Array, item_mask
         raise ValueError(f"candidate rows must lie in [0, {len(items)}); drop the first stage's missing (-1) slots")
     if scores is not None and scores.shape != rows.shape:
         raise ValueError(f"prior {tuple(scores.shape)} must hold one score per candidate {tuple(rows.shape)}")
-    as_bool = lambda mask: None if mask is None else torch.as_tensor(np.asarray(mask), dtype=torch.bool)
-    return _Lists(queries, as_bool(query_mask), items, as_bool(item_mask), rows, scores)
+    return _Lists(queries, _mask(query_mask, queries.shape[:2], "query_mask", "query"), items,
+                  _mask(item_mask, items.shape[:2], "item_mask", "catalog item"), rows, scores)
+
+
+def _mask(mask: Array | None, shape: tuple[int, ...], name: str, what: str) -> torch.Tensor | None:
+    """``mask`` as a bool tensor of ``shape`` in which every row has a True entry, or a clear error."""
+    if mask is None:
+        return None
+    values = torch.as_tensor(np.asarray(mask))
+    if values.dtype != torch.bool or values.shape != shape:
+        raise ValueError(f"{name} must be bool of shape {tuple(shape)}, got {values.dtype} {tuple(values.shape)}")
+    if not values.any(-1).all():
+        raise ValueError(f"a {what} has no tokens at all ({name} all False); give it at least one token or drop it")
+    return values
 
 
 def train_reranker(model: CrossAttentionReranker, query_tokens: Array, item_tokens: Array, candidates: Array,
                    relevant: Array, item_mask: Array | None = None, prior: Array | None = None,
                    query_mask: Array | None = None, epochs: int = 20, lr: float = 3e-3, batch_size: int = 64,
                    seed: int = 0, evaluate: Callable[[], float] | None = None, patience: int | None = None,
-                   progress: bool = False) -> History:
-    """Train with :func:`listwise_loss` on the first stage's candidate lists (shuffled each epoch, seeded)."""
+                   progress: bool = False, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = listwise_loss
+                   ) -> History:
+    """Train with ``loss`` (notebook 08's :func:`listwise_loss` by default) on the first stage's candidate lists
+    (shuffled each epoch, seeded)."""
     lists = _lists(query_tokens, item_tokens, candidates, item_mask, prior, query_mask)
     relevant = torch.as_tensor(np.asarray(relevant), dtype=torch.bool)
     if relevant.shape != lists.rows.shape:
@@ -171,8 +111,9 @@ def train_reranker(model: CrossAttentionReranker, query_tokens: Array, item_toke
             pick = order[start:start + batch_size]
             yield lists.batch(pick), relevant[pick]
 
-    loss = lambda m, batch: listwise_loss(m(*batch[0]), batch[1])
-    return fit(model, batches, loss, epochs=epochs, lr=lr, evaluate=evaluate, patience=patience, progress=progress)
+    step_loss = lambda m, batch: loss(m(*batch[0]), batch[1])
+    return fit(model, batches, step_loss, epochs=epochs, lr=lr, evaluate=evaluate, patience=patience,
+               progress=progress)
 
 
 @torch.no_grad()
