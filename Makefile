@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: setup run run-fast test unit notebooks student search baselines catalog models assets clean
+.PHONY: setup run run-fast test unit notebooks student search serve baselines catalog models assets clean
 
 # (Re)create the venv only when it is missing or requirements.txt / pyproject.toml changed.
 $(STAMP): requirements.txt pyproject.toml
@@ -43,6 +43,10 @@ student: $(STAMP)  ## write the student edition (solutions replaced by stubs wit
 Q ?= red wooden guitar
 search: $(STAMP)  ## your first search: make search Q="leather gloves" (FAST models, trained on first use)
 	$(PY) -m tools.search "$(Q)" $(ARGS)
+
+PORT ?= 8000
+serve: $(STAMP)  ## the search engine as a web page on http://127.0.0.1:$(PORT) (FAST models; ARGS=--full for full ones)
+	$(PY) -m tools.serve --port $(PORT) $(ARGS)
 
 baselines: $(STAMP)  ## refresh tests/baselines/{full,fast}.json from a run (review the diff before committing)
 	$(PY) -m tools.run --update-baselines $(ARGS)

@@ -3,14 +3,14 @@
 import pytest
 from test_engine import random_products, tiny_engine
 
-from tools import search
+from tools import engine_loader, search
 from mmlab.data.catalog import load_catalog
 from mmlab.engine import SearchEngine
 
 
 def test_query_language_follows_the_script():
-    assert search.query_lang("red wooden guitar") == "en"
-    assert search.query_lang("蓝色手套") == "zh" and search.query_lang("Lumio 红色 T恤") == "zh"
+    assert engine_loader.query_lang("red wooden guitar") == "en"
+    assert engine_loader.query_lang("蓝色手套") == "zh" and engine_loader.query_lang("Lumio 红色 T恤") == "zh"
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_chinese_query_shows_chinese_titles(tiny_zoo, capsys):
 
 def test_blank_query_fails_at_once_with_a_fix(monkeypatch, capsys):
     """Checked before the catalog and models load: a typo in the command must not cost a minute of training."""
-    monkeypatch.setattr(search, "open_catalog", lambda **_: pytest.fail("loaded the catalog for a blank query"))
+    monkeypatch.setattr(engine_loader, "open_catalog", lambda **_: pytest.fail("loaded the catalog for a blank query"))
     assert search.main(["   "]) == 2
     assert "the query is empty; type a few words" in capsys.readouterr().err
 

@@ -12,27 +12,13 @@ voice recogniser and the fusion tower), caching each in the model zoo; later cal
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import sys
 import time
 
 import pandas as pd
 
-from mmlab.data.catalog import CATALOG_ENV, Catalog
-from mmlab.data.open import open_catalog
-from mmlab.engine import SearchEngine, check_text
-from mmlab.preprocess import CJK
-
-
-def query_lang(query: str) -> str:
-    """"zh" if the query has a Chinese character, else "en" (the language the titles are shown in)."""
-    return "zh" if re.search(f"[{CJK}]", query) else "en"
-
-
-def step(message: str, start: float) -> None:
-    """One line of progress: elapsed seconds and what is happening."""
-    print(f"[{time.perf_counter() - start:5.0f} s] {message}", flush=True)
+from mmlab.engine import check_text
+from tools.engine_loader import fast_catalog_note, load_engine, query_lang, step
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -57,24 +43,15 @@ def search(args: argparse.Namespace) -> int:
     """Load (or build and train) everything, then print the results table."""
     query = check_text(args.query, "the query")  # before minutes of training, not after
     start = time.perf_counter()
-    step(f"loading the {'full' if args.full else 'FAST'} catalog (built on first use)", start)
-    catalog = open_catalog(fast=not args.full, seed=args.seed)
-    step("loading the encoders and the fusion tower (trained and cached on first use, about 1 min in FAST)", start)
-    engine = SearchEngine.from_zoo(catalog, seed=args.seed)
+    catalog, engine = load_engine(args.full, args.seed, start)
     step(f"searching {len(engine.sku_ids):,} products", start)
     results = engine.search_text(query, lang=query_lang(query), k=args.k)
     with pd.option_context("display.width", 160, "display.max_colwidth", 48):
         print(results.round(3).to_string(index=False))
-    if not args.full and not os.environ.get(CATALOG_ENV):
-        print(fast_catalog_note(catalog))
+    note = fast_catalog_note(catalog)
+    if note:
+        print(f"({note}; --full searches all of MiniMart: make search ARGS=--full.)")
     return 0
-
-
-def fast_catalog_note(catalog: Catalog) -> str:
-    """FAST MiniMart sells only some product types: say which, so a query for another one is not a mystery."""
-    names = sorted(catalog.types.name_en)
-    return (f"(The FAST catalog sells {len(names)} product types: {', '.join(names[:12])}, ...; "
-            "--full searches all of MiniMart: make search ARGS=--full.)")
 
 
 if __name__ == "__main__":
