@@ -44,6 +44,7 @@ async function search(kind, fill) {
   $("heard").hidden = true;
   $("status").textContent = "Searching…";
   $("go").disabled = true;
+  $("results").setAttribute("aria-busy", "true");
   const start = performance.now();
   try {
     const response = await fetch(`/api/search/${kind}`, { method: "POST", body: form });
@@ -57,6 +58,7 @@ async function search(kind, fill) {
     showError(error.message || String(error));
   } finally {
     $("go").disabled = false;
+    $("results").setAttribute("aria-busy", "false");
   }
 }
 
