@@ -8,6 +8,7 @@ called directly, ranks in its top 5. The page must then show that product too, s
 from __future__ import annotations
 
 import io
+import shutil
 import struct
 import threading
 import zlib
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import soundfile as sf
 import uvicorn
 from PIL import Image
@@ -28,6 +30,9 @@ from mmlab.engine import SearchEngine
 from tools.uploads import read_clip
 
 TOP = 5
+CHROMIUM = shutil.which("chromium")  # Debian's package; Playwright drives it (it downloads no browser of its own)
+BROWSER_TESTS = [pytest.mark.browser, pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed; install it with: apt-get install -y chromium chromium-driver")]
 
 
 @dataclass(frozen=True)

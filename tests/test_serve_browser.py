@@ -2,20 +2,14 @@
 query kind finds its product, the microphone records through Chromium's fake capture device, and every bad input
 shows its message on the page while the server keeps serving."""
 
-import shutil
-
 import numpy as np
 import pytest
-from serve_cases import (big_photo, composed_case, image_bytes, photo_case, png_claiming, text_case, voice_case,
-                         wav_bytes, write)
+from serve_cases import (BROWSER_TESTS, CHROMIUM, big_photo, composed_case, image_bytes, photo_case, png_claiming,
+                         text_case, voice_case, wav_bytes, write)
 
 from mmlab.encoders.audio import SAMPLE_RATE
 
-CHROMIUM = shutil.which("chromium")
-INSTALL = "apt-get install -y chromium chromium-driver"
-
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(CHROMIUM is None, reason=f"Chromium is not installed; install it with: {INSTALL}")]
+pytestmark = BROWSER_TESTS
 
 
 def launch(playwright, microphone=None):
