@@ -8,9 +8,11 @@ called directly, ranks in its top 5. The page must then show that product too, s
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import struct
 import threading
+import urllib.request
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -148,3 +150,20 @@ def live_server(app: object) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def post_form(url: str, kind: str, fields: dict, file: tuple[str, str, bytes] | None = None) -> dict:
+    """POST a search as a multipart form over HTTP (as the page does); the JSON answer. ``file``: (field, name,
+    bytes)."""
+    boundary = "----mmlabtest"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in fields.items()]
+    if file:
+        name, filename, data = file
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                     f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    request = urllib.request.Request(f"{url}/api/search/{kind}", data=body, method="POST",
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())

@@ -1,17 +1,15 @@
 """The web app behind ``make serve``, through its HTTP API, on the real FAST engine (no browser; see
 test_serve_browser.py for the page itself)."""
 
-import json
 import threading
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from serve_cases import (big_photo, composed_case, image_bytes, photo_case, png_claiming, text_case, voice_case,
-                         wav_bytes)
+from serve_cases import (big_photo, composed_case, image_bytes, photo_case, png_claiming, post_form, text_case,
+                         voice_case, wav_bytes)
 
 from tools import serve
 from tools.uploads import MAX_CLIP_SECONDS, MAX_UPLOAD_MB, loudest_dbfs, read_clip
@@ -210,8 +208,8 @@ def test_20_concurrent_searches_each_get_their_own_answer(served, fast_engine, p
 
     def ask(i):
         if i % 4 == 3:
-            return multipart(served, "photo", {}, ("photo", "shot.png", image_bytes(photo.photo)))
-        return multipart(served, "text", {"query": words[i % len(words)]})
+            return post_form(served, "photo", {}, ("photo", "shot.png", image_bytes(photo.photo)))
+        return post_form(served, "text", {"query": words[i % len(words)]})
 
     alone = [ask(i) for i in range(20)]
     start = threading.Barrier(20)
@@ -219,22 +217,6 @@ def test_20_concurrent_searches_each_get_their_own_answer(served, fast_engine, p
         together = list(pool.map(lambda i: (start.wait(), ask(i))[1], range(20)))
     assert [[r["sku_id"] for r in a["results"]] for a in together] == [[r["sku_id"] for r in a["results"]]
                                                                       for a in alone]
-
-
-def multipart(url, kind, fields, file=None):
-    """POST a multipart form with urllib (as a browser would), return the JSON answer."""
-    boundary = "----mmlabtest"
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in fields.items()]
-    if file:
-        name, filename, data = file
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                     f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
-    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    request = urllib.request.Request(f"{url}/api/search/{kind}", data=body, method="POST",
-                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
 
 
 # ---- the command line ------------------------------------------------------------------------------------------
