@@ -63,6 +63,9 @@ def read_photo(data: bytes) -> Photo:
     except UnidentifiedImageError:
         raise UploadError("the uploaded file is not a photo this search can read; upload a JPEG, PNG, WebP, GIF or "
                           "BMP image", status=415) from None
+    except Image.DecompressionBombError:  # Pillow's own refusal, far above ours (it warns from half of it)
+        raise UploadError(f"the photo has over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; the limit is "
+                          f"{MAX_PHOTO_MEGAPIXELS} megapixels. Scale it down", status=413) from None
     width, height = image.size
     if width * height > MAX_PHOTO_MEGAPIXELS * 1e6:
         raise UploadError(f"the photo is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); the limit is "

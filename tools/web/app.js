@@ -147,6 +147,7 @@ function clearPhoto() {
   photo = null;
   $("chip").hidden = true;
   $("photo-input").value = "";
+  $("query").value = ""; // the modifier meant the photo
   $("query").placeholder = "red mug, 蓝色手套 … or drop a photo here";
   $("query").focus();
 }
