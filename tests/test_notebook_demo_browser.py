@@ -28,7 +28,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def lab(tmp_path):
-    """JupyterLab serving a copy of notebook 10 (with a kernel named, so no kernel dialog); yields the notebook's URL."""
+    """JupyterLab serving a copy of notebook 10 (its kernel named, so no kernel dialog); yields the notebook's URL."""
     notebook = json.loads((ROOT / "notebooks" / NOTEBOOK).read_text())
     notebook["metadata"]["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
                                           "language": "python"}

@@ -148,7 +148,8 @@ def test_empty_modifier_and_overlong_query(client, photo):
 
 def test_non_image_and_corrupt_photos(client, photo):
     not_image = error(post(client, "photo", files={"photo": ("notes.txt", b"red mug, size M")}), 415)
-    assert not_image == "the uploaded file is not a photo this search can read; upload a JPEG, PNG, WebP, GIF or BMP image"
+    assert not_image == ("the uploaded file is not a photo this search can read; upload a JPEG, PNG, WebP, GIF or "
+                         "BMP image")
     cut = image_bytes(photo.photo.resize((300, 300)))[:2000]  # a PNG cut short: the header is fine, the pixels are not
     assert error(post(client, "photo", files={"photo": ("cut.png", cut)}), 400).startswith(
         "the photo file is damaged and cannot be decoded")

@@ -30,7 +30,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from mmlab.encoders.audio import SAMPLE_RATE
-from mmlab.engine import Filters, SearchEngine, check_text
+from mmlab.engine import LANGS, Filters, SearchEngine, check_text
 from tools.engine_loader import query_lang
 from tools.uploads import (MAX_CLIP_SECONDS, MAX_PHOTO_MEGAPIXELS, MAX_UPLOAD_MB, MIN_CLIP_SECONDS, Photo,
                            UploadError, read_clip, read_photo)
@@ -38,7 +38,7 @@ from tools.uploads import (MAX_CLIP_SECONDS, MAX_PHOTO_MEGAPIXELS, MAX_UPLOAD_MB
 WEB = Path(__file__).resolve().parent / "web"
 MAX_K = 50
 MAX_QUERY_CHARS = 200
-TITLE_CHOICES = ("auto", "en", "zh")
+TITLE_CHOICES = ("auto", *LANGS)
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class Searcher:
     def __init__(self, engine: SearchEngine) -> None:
         self.engine, self.lock, self.decoding = engine, threading.Lock(), threading.BoundedSemaphore(2)
         cards = engine.cards.set_index("sku_id")
-        self.titles = {lang: cards[f"title_{lang}"] for lang in ("en", "zh")}
+        self.titles = {lang: cards[f"title_{lang}"] for lang in LANGS}
 
     def photo(self, data: bytes) -> Photo:
         with self.decoding:
