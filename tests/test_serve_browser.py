@@ -105,15 +105,21 @@ def test_photo_upload(page, fast_engine, files):
     assert page.is_visible("#chip") and page.inner_text("#chip-name") == "photo.png"
 
 
-def test_photo_drag_and_drop(page, fast_engine, files):
-    data = files["photo.png"].read_bytes()
-    transfer = page.evaluate_handle("""bytes => {
+def drop(page, path, name, mime):
+    """Drop a file on the search box, as a drag from the desktop does."""
+    transfer = page.evaluate_handle("""([bytes, name, type]) => {
         const transfer = new DataTransfer();
-        transfer.items.add(new File([new Uint8Array(bytes)], "dropped.png", {type: "image/png"}));
-        return transfer; }""", list(data))
+        transfer.items.add(new File([new Uint8Array(bytes)], name, {type}));
+        return transfer; }""", [list(path.read_bytes()), name, mime])
     page.dispatch_event("#bar", "drop", {"dataTransfer": transfer})
+
+
+def test_drag_and_drop_a_photo_or_a_recording(page, fast_engine, files, voice):
+    drop(page, files["photo.png"], "dropped.png", "image/png")
     assert photo_case(*fast_engine).target in shown(page)
     assert page.inner_text("#chip-name") == "dropped.png"
+    drop(page, files["speech.wav"], "query.wav", "audio/wav")
+    assert voice.target in shown(page) and page.inner_text("#heard q") == voice.text
 
 
 def test_photo_plus_modifier(page, fast_engine, tmp_path):
