@@ -25,7 +25,8 @@ from torchvision.transforms import v2
 
 from mmlab.data import queries, skus
 from mmlab.data.images import COLOUR_ZH, SIZE
-from mmlab.data.speech import MIN_SAMPLES, SAMPLE_RATE, mix_noise
+from mmlab.data.noise import MIN_SAMPLES, mix_noise
+from mmlab.data.speech import SAMPLE_RATE
 from mmlab.waves import check_wave
 
 # ---------------------------------------------------------------------------------------------------
@@ -273,7 +274,7 @@ def add_noise(wave: np.ndarray, snr_db: float, rng: np.random.Generator, kind: s
               sr: int = SAMPLE_RATE) -> np.ndarray:
     """Background noise ("white", "pink", "babble", "hum") mixed in at exactly ``snr_db`` dB.
 
-    Delegates to :func:`mmlab.data.speech.mix_noise`, which made the catalog's noisy voice queries.
+    Delegates to :func:`mmlab.data.noise.mix_noise`, which made the catalog's noisy voice queries.
     """
     _check_sample_rate(sr)  # the noise colours are defined in Hz at 16 kHz
     return mix_noise(_float_wave(wave), snr_db, rng, kind)

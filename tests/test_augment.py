@@ -11,7 +11,8 @@ import torch
 from PIL import Image
 
 from mmlab import augment
-from mmlab.data.speech import SAMPLE_RATE, snr_db
+from mmlab.data.noise import snr_db
+from mmlab.data.speech import SAMPLE_RATE
 
 SR = SAMPLE_RATE
 

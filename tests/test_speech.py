@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmlab.data import speech
-from mmlab.data.speech import NOISE_KINDS, SAMPLE_RATE, VOICES, mix_noise, read_wav, snr_db, synthesize, write_wav
+from mmlab.data import noise, speech
+from mmlab.data.noise import NOISE_KINDS, mix_noise, snr_db
+from mmlab.data.speech import SAMPLE_RATE, VOICES, read_wav, synthesize, write_wav
 
 EN_QUERY = "red cotton running shoes"
 ZH_QUERY = "红色的运动鞋"
@@ -178,7 +179,7 @@ def test_noise_kinds_have_their_spectra() -> None:
     freqs = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
 
     def band_db(kind: str, low: float, high: float) -> float:
-        power = np.abs(np.fft.rfft(speech._NOISE_MAKERS[kind](n, rng))) ** 2
+        power = np.abs(np.fft.rfft(noise._NOISE_MAKERS[kind](n, rng))) ** 2
         return float(10 * np.log10(power[(freqs >= low) & (freqs < high)].mean()))
 
     assert abs(band_db("white", 100, 200) - band_db("white", 4000, 8000)) < 1  # flat

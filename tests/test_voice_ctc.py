@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from mmlab import zoo
-from mmlab.data import speech
+from mmlab.data import noise, speech
 from mmlab.data.catalog import load_catalog
 from mmlab.encoders import audio
 from mmlab.encoders import lexicon as lx
@@ -120,7 +120,7 @@ def test_training_jobs_speak_only_train_text(catalog) -> None:
     held_out = set(catalog.queries[catalog.queries.split != "train"].text)
     train_text = set(lx.train_queries(catalog).text)
     assert all(j.text not in held_out or j.text in train_text for j in jobs)
-    assert {j.lang for j in jobs} == {"en", "zh"} and {j.noise for j in jobs} <= set(speech.NOISE_KINDS)
+    assert {j.lang for j in jobs} == {"en", "zh"} and {j.noise for j in jobs} <= set(noise.NOISE_KINDS)
     assert speech_data.training_jobs(catalog, seed=0) == jobs  # deterministic
 
 

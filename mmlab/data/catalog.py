@@ -25,7 +25,7 @@ import pandas as pd
 from PIL import Image
 
 from mmlab.config import cache_dir
-from mmlab.data import speech
+from mmlab.data import noise, speech
 from mmlab.data.assets import art, asset_fingerprint, load_types, review_sentences_path
 from mmlab.data.behaviour import simulate_behaviour
 from mmlab.data.images import fit_photo, on_background, rotate_hue, shopper_photo
@@ -153,7 +153,7 @@ def _synthesize_audio(queries: pd.DataFrame, folder: Path) -> None:
     for q in queries[queries.modality == "voice"].itertuples():
         clean = speech.synthesize(q.text, q.lang, voice=q.voice, rate=int(q.rate), pitch=int(q.pitch))
         rng = np.random.default_rng(int(q.query_id[1:]))
-        speech.write_wav(audio / f"{q.query_id}.wav", speech.mix_noise(clean, float(q.snr_db), rng, q.noise))
+        speech.write_wav(audio / f"{q.query_id}.wav", noise.mix_noise(clean, float(q.snr_db), rng, q.noise))
 
 
 def build_catalog(fast: bool, seed: int, folder: Path) -> Catalog:

@@ -22,7 +22,7 @@ import torch
 
 from mmlab.augment import spec_augment
 from mmlab.config import cache_dir
-from mmlab.data import speech
+from mmlab.data import noise, speech
 from mmlab.data.catalog import Catalog
 from mmlab.encoders.audio import N_MELS, SNRS_DB, log_mel, pad_features, standardise
 from mmlab.encoders.lexicon import build_lexicon, train_queries
@@ -48,14 +48,14 @@ class SpeechJob:
 def random_job(text: str, lang: str, rng: np.random.Generator) -> SpeechJob:
     """The catalog's voice-query recipe (``mmlab.data.queries.voice_queries``) for a new text."""
     return SpeechJob(text, lang, int(rng.integers(len(speech.VOICES[lang]))), int(rng.integers(130, 200)),
-                     int(rng.integers(30, 70)), str(rng.choice(speech.NOISE_KINDS)), float(rng.choice(SNRS_DB)),
+                     int(rng.integers(30, 70)), str(rng.choice(noise.NOISE_KINDS)), float(rng.choice(SNRS_DB)),
                      int(rng.integers(2**31)))
 
 
 def job_features(job: SpeechJob) -> np.ndarray:
     """The standardised log-mel spectrogram (N_MELS, frames) of one synthesised, noisy clip, as float16."""
     clean = speech.synthesize(job.text, job.lang, job.voice, job.rate, job.pitch)
-    noisy = speech.mix_noise(clean, job.snr_db, np.random.default_rng(job.seed), job.noise)
+    noisy = noise.mix_noise(clean, job.snr_db, np.random.default_rng(job.seed), job.noise)
     return standardise(log_mel(noisy)).astype(np.float16)
 
 

@@ -133,8 +133,8 @@ def check_near_duplicate_finder(find_pairs: Callable[[dict[str, np.ndarray], int
 
 def check_mix_at_snr(mix_at_snr: Callable[[np.ndarray, np.ndarray, float], np.ndarray]) -> bool:
     """01, exercise 2: ``mix_at_snr(clean, noise, snr_db)`` adds a scaled copy of ``noise`` to ``clean`` so that
-    :func:`mmlab.data.speech.snr_db` of the result is within 0.5 dB of the target, at several targets."""
-    from mmlab.data.speech import snr_db
+    :func:`mmlab.data.noise.snr_db` of the result is within 0.5 dB of the target, at several targets."""
+    from mmlab.data.noise import snr_db
 
     rng = np.random.default_rng(2)
     for target in (20.0, 10.0, 3.5, 0.0, -5.0):
@@ -159,7 +159,7 @@ def check_mix_at_snr(mix_at_snr: Callable[[np.ndarray, np.ndarray, float], np.nd
             return verdict(False, "", f"target {target} dB, measured {measured:.2f} dB. Hint: SNR = 10 log10(P_clean "
                            "/ P_noise) with P = mean(x**2), so scale the noise by sqrt(P_clean / (P_noise * "
                            "10**(snr_db / 10))).")
-    return verdict(True, "your mixes hit 20, 10, 3.5, 0 and -5 dB within 0.5 dB (measured with speech.snr_db)", "")
+    return verdict(True, "your mixes hit 20, 10, 3.5, 0 and -5 dB within 0.5 dB (measured with noise.snr_db)", "")
 
 
 # Held out: the notebook shows other examples. Each uses only the rules the exercise lists.
