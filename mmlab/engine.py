@@ -11,6 +11,7 @@ where one exact cosine search over the fused product vectors answers it.
     engine.search_voice(wave, sr=16_000).attrs["heard"]     # the table, and what the recogniser heard
     engine.grid(results)                                    # the results as an image grid
     engine.search_text("mug", filters=Filters(max_price=10, colour="red"))  # only SKUs with these attributes
+    SearchEngine.from_zoo(catalog, backend="milvus")       # the same index in Milvus (mmlab.vectordb), same rankings
 
 **Per-modality contribution.** The weighted-sum product vector is ``h = Σ_m w_m p̂_m / Z`` with ``Z = ‖Σ_m w_m
 p̂_m‖`` (unit projections ``p̂_m``, softmax weights ``w_m`` over the modalities the SKU has). The score of a unit
@@ -21,6 +22,8 @@ term is large when the modality both weighs much and agrees with the query; a ne
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,9 +44,11 @@ from mmlab.models.fusion import TowerConfig, TwoTower, WeightedSumFusion
 from mmlab.retrieval import check_k
 from mmlab.towerdata import QUERY_KINDS, Products, Queries, product_features, query_features
 from mmlab.twotower import trained_tower
+from mmlab.vectordb import ProductIndex
 from mmlab.viz import image_grid
 
 LANGS = ("en", "zh")
+BACKENDS = ("memory", "milvus")
 PHOTO_SIZE = 64  # the catalog's photos are 64x64: a shopper's photo is brought to the same size
 
 
@@ -98,6 +103,15 @@ class Filters:
     max_price: float | None = None
     department: str | None = None
     colour: str | None = None
+
+    def expression(self, cards: pd.DataFrame) -> str:
+        """The same filters as a Milvus boolean expression over the fields price, department and colour ("": any)."""
+        self._check(cards)
+        terms = [f"price {op} {float(value)!r}" for op, value in ((">=", self.min_price), ("<=", self.max_price))
+                 if value is not None]
+        terms += [f"{column} == {json.dumps(getattr(self, column))}" for column in ("department", "colour")
+                  if getattr(self, column) is not None]
+        return " and ".join(terms)
 
     def mask(self, cards: pd.DataFrame) -> np.ndarray:
         """A boolean row mask over ``cards`` (columns price, department, colour): True where every filter holds."""
@@ -164,8 +178,11 @@ def photo_tensor(photo: object) -> Tensor:
 class SearchEngine:
     """One index over the fused SKU vectors and a search entry point per query kind."""
 
-    def __init__(self, catalog: Catalog, model: TwoTower, products: Products, encoders: Encoders) -> None:
-        self.catalog, self.model, self.encoders = catalog, model.eval(), encoders
+    def __init__(self, catalog: Catalog, model: TwoTower, products: Products, encoders: Encoders,
+                 backend: str = "memory", milvus_uri: str | None = None) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+        self.catalog, self.model, self.encoders, self.backend = catalog, model.eval(), encoders, backend
         self.sku_ids = np.asarray(products.sku_ids)
         self.parts = modality_parts(model, products)  # (n, M, dim)
         self.index = self.parts.sum(dim=1)  # (n, dim): the fused unit product vectors (zero rows: nothing present)
@@ -174,18 +191,32 @@ class SearchEngine:
                                    "title_zh": skus.title_zh.to_numpy(), "department": skus.department.to_numpy(),
                                    "colour": skus.colour.to_numpy(), "price": skus.price.to_numpy(), "rating": ratings(catalog).loc[self.sku_ids]
                                    .round(1).to_numpy()})
+        self.milvus = self._milvus_index(milvus_uri) if backend == "milvus" else None
+
+    def _milvus_index(self, uri: str | None) -> ProductIndex:
+        """The fused vectors and cards in a Milvus FLAT index, named by a digest of both (reused when present)."""
+        digest = hashlib.sha256(self.index.numpy().tobytes())
+        digest.update(pd.util.hash_pandas_object(self.cards, index=False).to_numpy().tobytes())
+        name = f"mmlab_products_{digest.hexdigest()[:16]}"
+        try:
+            return ProductIndex.open(name, uri, dim=self.index.shape[1])
+        except LookupError:
+            return ProductIndex.create(name, self.index, self.cards, metric="dot", index_type="FLAT", uri=uri)
 
     @classmethod
     def from_zoo(cls, catalog: Catalog, products: Products | None = None, queries: Queries | None = None,
-                 config: TowerConfig | None = None, seed: int = 0) -> SearchEngine:
+                 config: TowerConfig | None = None, seed: int = 0, backend: str = "memory",
+                 milvus_uri: str | None = None) -> SearchEngine:
         """The engine over notebook 06's weighted-sum tower (trained first if the zoo does not have it).
 
         ``products`` and ``queries`` are :func:`mmlab.towerdata.load_tower_inputs`'s (loaded here if not given).
+        ``backend="milvus"`` keeps the index in Milvus (:mod:`mmlab.vectordb`: Milvus Lite unless ``milvus_uri``
+        or ``MMLAB_MILVUS_URI`` names a server) instead of in this process.
         """
         products = product_features(catalog, seed) if products is None else products
         queries = query_features(catalog, seed) if queries is None else queries
         model, _ = trained_tower(catalog, products, queries, config or TowerConfig(), seed)
-        return cls(catalog, model, products, upstream_encoders(catalog, seed))
+        return cls(catalog, model, products, upstream_encoders(catalog, seed), backend, milvus_uri)
 
     # -- query vectors ---------------------------------------------------------------------------------
 
@@ -227,20 +258,29 @@ class SearchEngine:
                       ) -> pd.DataFrame:
         """The top-k SKUs for a unit query vector: cards, score and one contribution column per modality.
 
-        With ``filters`` only the SKUs that pass them are ranked (fewer than ``k`` rows when fewer pass).
+        With ``filters`` only the SKUs that pass them are ranked (fewer than ``k`` rows when fewer pass). The rows
+        come from the engine's backend; the score and contribution columns are computed here, so they add up.
         """
         check_k(k, len(self.sku_ids))
         with torch.no_grad():
             scores = self.index @ query
-            allowed = torch.ones(len(scores), dtype=torch.bool) if filters is None else \
-                torch.from_numpy(filters.mask(self.cards))
-            ranked = scores.masked_fill(~allowed, -torch.inf)
-            top = torch.topk(ranked, min(k, int(allowed.sum()))).indices  # ties: torch's order (rare: continuous)
+            top = self._top_rows(scores, query, k, filters)
             contributions = (self.parts[top] @ query).numpy()
         cards = self.cards.iloc[top.numpy()].reset_index(drop=True)
         table = cards[["sku_id", f"title_{check_lang(lang)}", "department", "colour", "price", "rating"]]
         table = table.rename(columns={f"title_{lang}": "title"}).assign(score=scores[top].numpy())
         return pd.concat([table, pd.DataFrame(contributions, columns=list(self.model.config.modalities))], axis=1)
+
+    def _top_rows(self, scores: Tensor, query: Tensor, k: int, filters: Filters | None) -> Tensor:
+        """Rows of the best ``k`` SKUs that pass ``filters``, best first, from the in-process index or Milvus."""
+        if self.milvus is not None:
+            where = "" if filters is None else filters.expression(self.cards)
+            rows = self.milvus.search(query[None], k, where=where)[1][0]
+            return torch.from_numpy(rows[rows >= 0])
+        allowed = torch.ones(len(scores), dtype=torch.bool) if filters is None else \
+            torch.from_numpy(filters.mask(self.cards))
+        ranked = scores.masked_fill(~allowed, -torch.inf)
+        return torch.topk(ranked, min(k, int(allowed.sum()))).indices  # ties: torch's order (rare: continuous)
 
     def search_text(self, query: str, lang: str = "en", k: int = 10, filters: Filters | None = None
                     ) -> pd.DataFrame:

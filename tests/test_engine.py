@@ -40,12 +40,12 @@ def products(catalog):
     return random_products(catalog)
 
 
-def tiny_engine(catalog, products, fusion="weighted_sum"):
+def tiny_engine(catalog, products, fusion="weighted_sum", **backend):
     torch.manual_seed(0)
     encoders = Encoders(MeanEncoder(WordVocab.fit(tokenizer_texts(catalog)), dim=16), RawPixels(size=8),
                         hear=lambda waves: ["lemon" if w.std() > 0 else "" for w in waves])  # a stand-in recogniser
     model = two_tower(TowerConfig(fusion=fusion, dim=16, identity_init=False), DIMS, 8 * 8 * 3, 16)
-    return SearchEngine(catalog, model, products, encoders)
+    return SearchEngine(catalog, model, products, encoders, **backend)
 
 
 @pytest.fixture(scope="module")
