@@ -57,15 +57,20 @@ def check_metric(metric: str) -> None:
         raise ValueError(f"unknown metric {metric!r}; choose one of {METRICS}")
 
 
-def scores(queries: torch.Tensor, items: torch.Tensor, metric: str) -> torch.Tensor:
-    """Similarity of every query to every item (higher = better); Euclidean is the negative distance."""
+def scores(queries: torch.Tensor, items: torch.Tensor, metric: str, out: torch.Tensor | None = None
+           ) -> torch.Tensor:
+    """Similarity of every query to every item (higher = better); Euclidean is the negative distance.
+
+    ``out``: a contiguous (n_queries, n_items) float32 tensor to write into (a reused buffer spares the
+    allocator a fresh block, and the kernel its page faults, on every chunk).
+    """
     if metric == "cosine":
-        return torch.nn.functional.normalize(queries, dim=1) @ torch.nn.functional.normalize(items, dim=1).T
-    if metric == "dot":
-        return queries @ items.T
+        queries, items = torch.nn.functional.normalize(queries, dim=1), torch.nn.functional.normalize(items, dim=1)
+    if metric != "euclidean":
+        return torch.matmul(queries, items.T, out=out)
     # ||q - x||^2 = ||q||^2 - 2 q.x + ||x||^2: one matrix product, no (n_q, n_items, dim) difference, and one
     # (n_q, n_items) block updated in place
-    squared = torch.addmm((items * items).sum(1), queries, items.T, alpha=-2)
+    squared = torch.addmm((items * items).sum(1), queries, items.T, alpha=-2, out=out)
     return squared.add_((queries * queries).sum(1, keepdim=True)).clamp_min_(0).sqrt_().neg_()
 
 
@@ -112,10 +117,13 @@ def search(queries: Matrix, items: Matrix, k: int, metric: str = "cosine", batch
     batch_size = min(batch_size, len(q))
     chunk = max(1, int(max_memory_mb * 2**20 / (4 * batch_size)))
     best = [None] * ((len(q) + batch_size - 1) // batch_size)
+    block = torch.empty(batch_size * min(chunk, len(items)))  # one score buffer, reused by every block
     for start in range(0, len(items), chunk):  # items outermost: each chunk is converted and checked once
         x = as_float32(items[start:start + chunk], "items", start)
         for b, first in enumerate(range(0, len(q), batch_size)):
-            top = _block_top(scores(q[first:first + batch_size], x, metric), k, start)
+            batch = q[first:first + batch_size]
+            out = block[:len(batch) * len(x)].view(len(batch), len(x))
+            top = _block_top(scores(batch, x, metric, out), k, start)
             if best[b] is not None:
                 top = _best_first(*(torch.cat(pair, dim=1) for pair in zip(best[b], top)))
             best[b] = (top[0][:, :k], top[1][:, :k])

@@ -23,6 +23,7 @@ a Milvus Lite file is opened by one process at a time, a server by any number of
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,9 @@ def connect(uri: str | None = None, token: str | None = None) -> MilvusClient:
     elif uri.endswith(".db"):
         Path(uri).parent.mkdir(parents=True, exist_ok=True)
         where = f"the Milvus Lite file {uri}"
+        # Milvus Lite serves gRPC from a thread of this process and lacks AllocTimestamp, which the client tries
+        # (then does without) while an index builds: gRPC would log each try as an error of this process's server
+        logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
     else:
         raise ValueError(f"Milvus URI {uri!r} is neither a Milvus Lite file (a path ending in .db) nor a server "
                          f"address (http://host:19530); fix {URI_VARIABLE} or the uri argument")
@@ -137,6 +141,7 @@ class ProductIndex:
         for start in range(0, len(x), INSERT_BATCH):
             client.insert(name, _records(x[start:start + INSERT_BATCH], attributes.iloc[start:start + INSERT_BATCH],
                                          start))
+        client.flush(name)  # seal the inserted rows into segments, which the index covers
         index = cls(client, name, x.shape[1], metric, index_type)
         index.build(index_type, m=m, ef_construction=ef_construction)
         return index
@@ -177,7 +182,7 @@ class ProductIndex:
     def __len__(self) -> int:
         return int(self.client.get_collection_stats(self.name)["row_count"])
 
-    def search(self, queries: Matrix, k: int, where: str = "", effort: int | None = None
+    def search(self, queries: Matrix, k: int, *, where: str = "", effort: int | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, rows) per query among the rows that satisfy the filter expression ``where`` ("": all),
         best first; ``effort`` is HNSW's ``ef`` (candidates kept during the walk; at least k)."""
