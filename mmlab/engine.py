@@ -189,8 +189,9 @@ class SearchEngine:
         skus = catalog.skus.set_index("sku_id").loc[self.sku_ids]
         self.cards = pd.DataFrame({"sku_id": self.sku_ids, "title_en": skus.title_en.to_numpy(),
                                    "title_zh": skus.title_zh.to_numpy(), "department": skus.department.to_numpy(),
-                                   "colour": skus.colour.to_numpy(), "price": skus.price.to_numpy(), "rating": ratings(catalog).loc[self.sku_ids]
-                                   .round(1).to_numpy()})
+                                   "colour": skus.colour.to_numpy(), "brand": skus.brand.to_numpy(),
+                                   "price": skus.price.to_numpy(),
+                                   "rating": ratings(catalog).loc[self.sku_ids].round(1).to_numpy()})
         self.milvus = self._milvus_index(milvus_uri) if backend == "milvus" else None
 
     def _milvus_index(self, uri: str | None) -> ProductIndex:
