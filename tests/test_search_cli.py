@@ -21,7 +21,8 @@ def products():
 @pytest.fixture
 def tiny_zoo(monkeypatch, products):
     """SearchEngine.from_zoo replaced by an untrained tiny engine: the CLI's plumbing, in a second."""
-    monkeypatch.setattr(SearchEngine, "from_zoo", classmethod(lambda cls, c, seed=0: tiny_engine(c, products)))
+    monkeypatch.setattr(SearchEngine, "from_zoo", classmethod(lambda cls, c, seed=0, **backend:
+                                                              tiny_engine(c, products, **backend)))
 
 
 def test_prints_progress_and_a_results_table(tiny_zoo, capsys):
@@ -31,6 +32,14 @@ def test_prints_progress_and_a_results_table(tiny_zoo, capsys):
     table = out.splitlines()[-5:-1]
     assert table[0].split()[:3] == ["sku_id", "title", "department"]
     assert out.splitlines()[-1].startswith("(The FAST catalog sells 44 product types: ")
+
+
+def test_milvus_backend_gives_the_same_table(tiny_zoo, capsys, monkeypatch, tmp_path):
+    assert search.main(["red guitar", "--k", "4"]) == 0
+    in_process = capsys.readouterr().out.splitlines()[-6:-1]
+    monkeypatch.setenv("MMLAB_MILVUS_URI", str(tmp_path / "cli.db"))
+    assert search.main(["red guitar", "--k", "4", "--backend", "milvus"]) == 0
+    assert capsys.readouterr().out.splitlines()[-6:-1] == in_process
 
 
 def test_chinese_query_shows_chinese_titles(tiny_zoo, capsys):

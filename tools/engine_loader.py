@@ -27,12 +27,13 @@ def step(message: str, start: float) -> None:
     print(f"[{time.perf_counter() - start:5.0f} s] {message}", flush=True)
 
 
-def load_engine(full: bool, seed: int, start: float) -> tuple[Catalog, SearchEngine]:
-    """The catalog and its search engine, trained first where the zoo lacks a model; progress lines from ``start``."""
+def load_engine(full: bool, seed: int, start: float, backend: str = "memory") -> tuple[Catalog, SearchEngine]:
+    """The catalog and its search engine, trained first where the zoo lacks a model; progress lines from ``start``;
+    ``backend``: where the engine keeps its index (see ``SearchEngine``)."""
     step(f"loading the {'full' if full else 'FAST'} catalog (built on first use)", start)
     catalog = open_catalog(fast=not full, seed=seed)
     step("loading the encoders and the fusion tower (trained and cached on first use, about 1 min in FAST)", start)
-    return catalog, SearchEngine.from_zoo(catalog, seed=seed)
+    return catalog, SearchEngine.from_zoo(catalog, seed=seed, backend=backend)
 
 
 def fast_catalog_note(catalog: Catalog) -> str | None:

@@ -17,7 +17,7 @@ import time
 
 import pandas as pd
 
-from mmlab.engine import check_text
+from mmlab.engine import BACKENDS, check_text
 from tools.engine_loader import fast_catalog_note, load_engine, query_lang, step
 
 
@@ -27,6 +27,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--k", type=int, default=10, help="how many products to show (default 10)")
     parser.add_argument("--full", action="store_true", help="the full catalog and models instead of FAST ones")
     parser.add_argument("--seed", type=int, default=0, help="the seed of the catalog and models (default 0)")
+    parser.add_argument("--backend", choices=BACKENDS, default="memory",
+                        help="where the index lives: this process (memory, default) or Milvus (milvus: Milvus Lite "
+                             "under .cache/milvus/, or the server MMLAB_MILVUS_URI names)")
     return parser.parse_args(argv)
 
 
@@ -43,7 +46,7 @@ def search(args: argparse.Namespace) -> int:
     """Load (or build and train) everything, then print the results table."""
     query = check_text(args.query, "the query")  # before minutes of training, not after
     start = time.perf_counter()
-    catalog, engine = load_engine(args.full, args.seed, start)
+    catalog, engine = load_engine(args.full, args.seed, start, args.backend)
     step(f"searching {len(engine.sku_ids):,} products", start)
     results = engine.search_text(query, lang=query_lang(query), k=args.k)
     with pd.option_context("display.width", 160, "display.max_colwidth", 48):
