@@ -158,6 +158,7 @@ class ProductIndex:
         if VECTOR not in fields or KEY not in fields:
             raise ValueError(f"collection {name!r} was not made by ProductIndex (no {KEY!r} and {VECTOR!r} fields); "
                              "pick another name")
+        client.load_collection(name)  # a collection is searchable once loaded (a new process finds it released)
         described = client.describe_index(name, VECTOR)
         metric = {milvus: ours for ours, milvus in METRICS.items()}[described["metric_type"]]
         stored = int(fields[VECTOR]["params"]["dim"])
