@@ -189,6 +189,7 @@ def main() -> None:
             if args.indexes != "none":
                 indexes.append(index_rows(items[:n], queries, args.k, r["rows"], args.m, args.ef_construction,
                                           args.effort, folder, hnsw=args.indexes == "all"))
+                print(indexes[-1].round(3).to_string(index=False, header=len(indexes) == 1), flush=True)
     verdict = "within" if r["ratio"] <= BUDGET_RATIO else "OVER"
     print(f"at {r['n']:,} items mmlab takes {r['ratio']:.2f}x faiss IndexFlatIP: {verdict} the {BUDGET_RATIO}x aim")
     if indexes:

@@ -176,9 +176,22 @@ class ProductIndex:
         params = self.client.prepare_index_params()
         options = {"M": m, "efConstruction": ef_construction} if index_type == "HNSW" else {}
         params.add_index(field_name=VECTOR, index_type=index_type, metric_type=METRICS[self.metric], params=options)
-        self.client.create_index(self.name, params)
+        try:
+            self.client.create_index(self.name, params)
+        except MilvusException:
+            # a long build can outlast the connection: the client then retries, and the retry finds the index its
+            # first request built ("index already exists"); anything else is a real failure
+            if not self._built(index_type):
+                raise
         self.client.load_collection(self.name)
         self.index_type = index_type
+
+    def _built(self, index_type: str) -> bool:
+        """Whether the vector field has a finished index of ``index_type``."""
+        if not self.client.list_indexes(self.name):
+            return False
+        described = self.client.describe_index(self.name, VECTOR)
+        return described["index_type"] == index_type and described.get("state") == "Finished"
 
     def __len__(self) -> int:
         return int(self.client.get_collection_stats(self.name)["row_count"])

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from pymilvus import MilvusException
 
 from mmlab.ann import recall_at_k
 from mmlab.data.catalog import load_catalog
@@ -140,3 +141,24 @@ def test_milvus_bad_input_is_named(flat, uri, data):
     nan[7, 0] = np.nan
     with pytest.raises(ValueError, match="row 7 contains NaN"):
         ProductIndex.create("nan", nan, uri=uri)
+
+
+def test_milvus_build_survives_a_retried_request_but_not_a_failed_one(uri, data, monkeypatch):
+    vectors, _, queries = data
+    index = ProductIndex.create("retried", vectors[:300], metric="dot", uri=uri)
+    create = index.client.create_index
+
+    def built_then_lost(*args, **kwargs):  # the first request built it, its answer was lost, the retry was refused
+        create(*args, **kwargs)
+        raise MilvusException(message="index already exists for field 'vector'; call drop_index first")
+
+    monkeypatch.setattr(index.client, "create_index", built_then_lost)
+    index.build("HNSW", m=8, ef_construction=40)
+    assert index.index_type == "HNSW" and index.search(queries, 5, effort=16)[1].shape == (len(queries), 5)
+
+    def refused(*args, **kwargs):
+        raise MilvusException(message="out of memory")
+
+    monkeypatch.setattr(index.client, "create_index", refused)
+    with pytest.raises(MilvusException, match="out of memory"):
+        index.build("FLAT")
