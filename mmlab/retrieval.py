@@ -10,10 +10,10 @@ match a stable sort of the full score matrix.
 
 Speed: the work is one float32 matrix product per chunk, written into one reused buffer, plus ``torch.topk``; it
 uses PyTorch's current thread count (``torch.set_num_threads``). This is the workbook's readable exact search, fast
-at its sizes (up to about 10^5 items). Over 10^6 items faiss ``IndexFlatIP`` (``mmlab.ann.build_index(kind="flat")``)
-is faster, because it selects the top k inside its blocked matrix product instead of in a second pass over the
-scores; a product index that size belongs in a vector database (``mmlab.vectordb``). ``benchmarks/search.py``
-measures all three.
+at its sizes (up to about 10^5 items). At 10^6 items faiss ``IndexFlatIP`` (``mmlab.ann.build_index(kind="flat")``)
+is faster on an idle machine, because it keeps the top k of each block as it computes it instead of making a second
+pass over the scores; a product index that size belongs in a vector database (``mmlab.vectordb``).
+``benchmarks/search.py`` measures all three.
 """
 
 from __future__ import annotations
