@@ -1,0 +1,184 @@
+"""The capstone's search engine: one index over the fused SKU vectors, one entry point per kind of query.
+
+Every query kind goes through the same two steps: its raw input is embedded by the frozen upstream encoders of its
+notebook, then by the query tower of notebooks 06/07 into the shared space, where one exact cosine search over the
+fused product vectors answers it (in process, or in Milvus with ``backend="milvus"``). The per-modality columns of
+a results table add up to its score (see :mod:`mmlab.engine`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+from PIL import Image
+from torch import Tensor
+
+from mmlab.data.catalog import Catalog
+from mmlab.engine.inputs import BACKENDS, Filters, check_lang, check_text, photo_tensor
+from mmlab.engine.upstream import Encoders, modality_parts, ratings, upstream_encoders
+from mmlab.encoders import audio, image, text, voice
+from mmlab.models.fusion import TowerConfig, TwoTower
+from mmlab.retrieval import check_k
+from mmlab.towerdata import QUERY_KINDS, Products, Queries, product_features, query_features
+from mmlab.twotower import trained_tower
+from mmlab.vectordb import ProductIndex
+from mmlab.viz import image_grid
+
+class SearchEngine:
+    """One index over the fused SKU vectors and a search entry point per query kind."""
+
+    def __init__(self, catalog: Catalog, model: TwoTower, products: Products, encoders: Encoders,
+                 backend: str = "memory", milvus_uri: str | None = None) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+        self.catalog, self.model, self.encoders, self.backend = catalog, model.eval(), encoders, backend
+        self.sku_ids = np.asarray(products.sku_ids)
+        self.parts = modality_parts(model, products)  # (n, M, dim)
+        self.index = self.parts.sum(dim=1)  # (n, dim): the fused unit product vectors (zero rows: nothing present)
+        skus = catalog.skus.set_index("sku_id").loc[self.sku_ids]
+        self.cards = pd.DataFrame({"sku_id": self.sku_ids, "title_en": skus.title_en.to_numpy(),
+                                   "title_zh": skus.title_zh.to_numpy(), "department": skus.department.to_numpy(),
+                                   "colour": skus.colour.to_numpy(), "brand": skus.brand.to_numpy(),
+                                   "price": skus.price.to_numpy(),
+                                   "rating": ratings(catalog).loc[self.sku_ids].round(1).to_numpy()})
+        self.milvus = self._milvus_index(milvus_uri) if backend == "milvus" else None
+
+    def _milvus_index(self, uri: str | None) -> ProductIndex:
+        """The fused vectors and cards in a Milvus FLAT index, named by a digest of both (reused when present)."""
+        digest = hashlib.sha256(self.index.numpy().tobytes())
+        digest.update(pd.util.hash_pandas_object(self.cards, index=False).to_numpy().tobytes())
+        name = f"mmlab_products_{digest.hexdigest()[:16]}"
+        try:
+            return ProductIndex.open(name, uri, dim=self.index.shape[1])
+        except LookupError:
+            return ProductIndex.create(name, self.index, self.cards, metric="dot", index_type="FLAT", uri=uri)
+
+    @classmethod
+    def from_zoo(cls, catalog: Catalog, products: Products | None = None, queries: Queries | None = None,
+                 config: TowerConfig | None = None, seed: int = 0, backend: str = "memory",
+                 milvus_uri: str | None = None) -> SearchEngine:
+        """The engine over notebook 06's weighted-sum tower (trained first if the zoo does not have it).
+
+        ``products`` and ``queries`` are :func:`mmlab.towerdata.load_tower_inputs`'s (loaded here if not given).
+        ``backend="milvus"`` keeps the index in Milvus (:mod:`mmlab.vectordb`: Milvus Lite unless ``milvus_uri``
+        or ``MMLAB_MILVUS_URI`` names a server) instead of in this process.
+        """
+        products = product_features(catalog, seed) if products is None else products
+        queries = query_features(catalog, seed) if queries is None else queries
+        model, _ = trained_tower(catalog, products, queries, config or TowerConfig(), seed)
+        return cls(catalog, model, products, upstream_encoders(catalog, seed), backend, milvus_uri)
+
+    # -- query vectors ---------------------------------------------------------------------------------
+
+    def _tower(self, kind: str, photo: Tensor | None = None, words: Tensor | None = None) -> Tensor:
+        """The query tower's unit vector (dim,) for one query of ``kind`` given its upstream embeddings."""
+        queries = self.model.queries
+        photo = torch.zeros(1, queries.image.in_features) if photo is None else photo
+        words = torch.zeros(1, queries.text.in_features) if words is None else words
+        with torch.no_grad():
+            return queries(photo, words, torch.tensor([QUERY_KINDS.index(kind)]))[0]
+
+    def _words(self, value: str) -> Tensor:
+        return torch.as_tensor(text.encode_texts(self.encoders.text, [value]))
+
+    def _photo(self, photo: Image.Image) -> Tensor:
+        return torch.as_tensor(image.embed(self.encoders.image, photo_tensor(photo)))
+
+    def text_vector(self, query: str) -> Tensor:
+        return self._tower("text", words=self._words(check_text(query, "query text")))
+
+    def photo_vector(self, photo: Image.Image) -> Tensor:
+        return self._tower("image", photo=self._photo(photo))
+
+    def transcribe(self, wave: np.ndarray, sr: int) -> str:
+        """What notebook 05's recogniser hears in a clip ("" when it recognised nothing)."""
+        return self.encoders.hear([audio.check_wave(wave, sr)])[0]
+
+    def voice_vector(self, transcript: str) -> Tensor:
+        """A heard transcript through the voice head (as :mod:`mmlab.towerdata` embeds spoken queries)."""
+        return self._tower("voice", words=torch.as_tensor(voice.transcripts_to_vectors(self.encoders.text,
+                                                                                        [transcript])))
+
+    def composed_vector(self, photo: Image.Image, modifier: str) -> Tensor:
+        return self._tower("composed", photo=self._photo(photo), words=self._words(check_text(modifier, "modifier")))
+
+    # -- search --------------------------------------------------------------------------------------
+
+    def search_vector(self, query: Tensor, k: int = 10, lang: str = "en", filters: Filters | None = None
+                      ) -> pd.DataFrame:
+        """The top-k SKUs for a unit query vector: cards, score and one contribution column per modality.
+
+        With ``filters`` only the SKUs that pass them are ranked (fewer than ``k`` rows when fewer pass). The rows
+        come from the engine's backend; the score and contribution columns are computed here, so they add up.
+        """
+        check_k(k, len(self.sku_ids))
+        with torch.no_grad():
+            scores = self.index @ query
+            top = self._top_rows(scores, query, k, filters)
+            contributions = (self.parts[top] @ query).numpy()
+        cards = self.cards.iloc[top.numpy()].reset_index(drop=True)
+        table = cards[["sku_id", f"title_{check_lang(lang)}", "department", "colour", "price", "rating"]]
+        table = table.rename(columns={f"title_{lang}": "title"}).assign(score=scores[top].numpy())
+        return pd.concat([table, pd.DataFrame(contributions, columns=list(self.model.config.modalities))], axis=1)
+
+    def _top_rows(self, scores: Tensor, query: Tensor, k: int, filters: Filters | None) -> Tensor:
+        """Rows of the best ``k`` SKUs that pass ``filters``, best first, from the in-process index or Milvus."""
+        if self.milvus is not None:
+            where = "" if filters is None else filters.expression(self.cards)
+            rows = self.milvus.search(query[None], k, where=where)[1][0]
+            return torch.from_numpy(rows[rows >= 0])
+        allowed = torch.ones(len(scores), dtype=torch.bool) if filters is None else \
+            torch.from_numpy(filters.mask(self.cards))
+        ranked = scores.masked_fill(~allowed, -torch.inf)
+        return torch.topk(ranked, min(k, int(allowed.sum()))).indices  # ties: torch's order (rare: continuous)
+
+    def search_text(self, query: str, lang: str = "en", k: int = 10, filters: Filters | None = None
+                    ) -> pd.DataFrame:
+        """A typed query in English or Chinese; titles are shown in ``lang``."""
+        return self.search_vector(self.text_vector(query), k, check_lang(lang), filters)
+
+    def search_photo(self, photo: Image.Image, lang: str = "en", k: int = 10, filters: Filters | None = None
+                     ) -> pd.DataFrame:
+        """A shopper's photo (PIL image of any size)."""
+        return self.search_vector(self.photo_vector(photo), k, check_lang(lang), filters)
+
+    def search_voice(self, wave: np.ndarray, sr: int = audio.SAMPLE_RATE, lang: str = "en", k: int = 10,
+                     filters: Filters | None = None) -> pd.DataFrame:
+        """A spoken query: a mono float waveform at 16 kHz (resample first otherwise); ``attrs["heard"]`` of the
+        table is the transcript that was searched."""
+        heard = self.transcribe(wave, sr)
+        results = self.search_vector(self.voice_vector(heard), k, check_lang(lang), filters)
+        results.attrs["heard"] = heard
+        return results
+
+    def search_composed(self, photo: Image.Image, modifier: str, lang: str = "en", k: int = 10,
+                        filters: Filters | None = None) -> pd.DataFrame:
+        """A photo plus a modifier text ("in blue", "换成红色", "cheaper")."""
+        return self.search_vector(self.composed_vector(photo, modifier), k, check_lang(lang), filters)
+
+    def search(self, kind: str, query: Any, lang: str = "en", k: int = 10, filters: Filters | None = None
+               ) -> pd.DataFrame:
+        """Dispatch on ``kind``: "text" (str), "image" (photo), "voice" (wave at 16 kHz), "composed" ((photo, str));
+        titles in ``lang``."""
+        if kind == "text":
+            return self.search_text(query, lang, k, filters)
+        if kind == "image":
+            return self.search_photo(query, lang, k, filters)
+        if kind == "voice":
+            return self.search_voice(query, lang=lang, k=k, filters=filters)
+        if kind == "composed":
+            return self.search_composed(*query, lang=lang, k=k, filters=filters)
+        raise ValueError(f"unknown query kind {kind!r}; choose one of {QUERY_KINDS}")
+
+    def grid(self, results: pd.DataFrame, ncols: int = 5) -> Figure:
+        """The results as an image grid: photo, title (in the table's language), price, rating and score."""
+        if results.empty:
+            raise ValueError("results is empty; pass the table a search_* method returned")
+        titles = [f"{r.title[:24]}\n${r.price:.2f} · ★{'–' if np.isnan(r.rating) else r.rating} · {r.score:.2f}"
+                  for r in results.itertuples()]
+        return image_grid([self.catalog.product_image(s) for s in results.sku_id], titles, ncols=ncols, scale=1.9)
