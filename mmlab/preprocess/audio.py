@@ -58,7 +58,8 @@ def resample(wave: np.ndarray, sr: int, target_sr: int = SAMPLE_RATE) -> np.ndar
 
 def loudness_dbfs(wave: np.ndarray) -> float:
     """RMS level in dB relative to full scale (a full-scale square wave is 0 dBFS, a full-scale sine -3)."""
-    rms = float(np.sqrt(np.mean(check_wave(wave).astype(np.float32).astype(np.float64) ** 2)))
+    samples = check_wave(wave).astype(np.float32)  # the float32 clip every step here works on
+    rms = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2)))  # summed in float64
     return 20 * np.log10(max(rms, 1e-12))
 
 
