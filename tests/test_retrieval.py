@@ -29,6 +29,20 @@ def test_top_k_agrees_with_a_brute_force_sort(metric, max_memory_mb):
     assert values.dtype == np.float32 and top.shape == (13, 7)
 
 
+@pytest.mark.parametrize("decimals", [None, 0])  # continuous scores; many ties, also between group maxima
+def test_wide_blocks_search_only_the_best_groups_and_agree_with_a_sort(decimals):
+    """Blocks of 5,003 items: the k best come from the groups with the highest maxima plus the 11 tail columns."""
+    rng = np.random.default_rng(2)
+    queries, items = rng.normal(size=(9, 8)), rng.normal(size=(5003, 8))
+    if decimals is not None:
+        queries, items = queries.round(decimals), items.round(decimals)
+    items[-1] = queries[0] * 10  # the best item of query 0 sits in the tail after the last whole group
+    full = _brute_force(queries, items, "dot")
+    _, top = search(queries, items, k=10, metric="dot")
+    assert (top == np.argsort(-full, axis=1, kind="stable")[:, :10]).all()
+    assert top[0, 0] == 5002
+
+
 @pytest.mark.parametrize("max_memory_mb", [256, 0.00003])  # ties inside one chunk, and across chunk borders
 def test_ties_go_to_the_lower_item_index(max_memory_mb):
     items = np.array([[0.0, 1], [1, 0], [1, 0], [0, 1], [1, 0], [1, 0], [0.5, 0]])
