@@ -11,9 +11,9 @@ match a stable sort of the full score matrix.
 Speed: the work is one float32 matrix product per chunk, written into one reused buffer, then a two-step top-k:
 the maximum of each group of 64 columns (one cheap pass), and ``torch.topk`` only over the columns of the k groups
 with the highest maxima (a full ``topk`` over every score costs more than the product that made them). It uses
-PyTorch's current thread count (``torch.set_num_threads``). At 10^6 items it is as fast as faiss ``IndexFlatIP``;
-``benchmarks/search.py`` measures both, and the vector indexes a larger catalog would use (``mmlab.ann``,
-``mmlab.vectordb``).
+PyTorch's current thread count (``torch.set_num_threads``). At 10^5-10^6 items it is at least as fast as faiss
+``IndexFlatIP``; ``benchmarks/search.py`` measures both, and the vector indexes a larger catalog would use
+(``mmlab.ann``, ``mmlab.vectordb``).
 """
 
 from __future__ import annotations
