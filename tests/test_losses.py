@@ -169,6 +169,29 @@ def test_one_hot_targets_equal_class_indices():
     assert info_nce(logits, _eye(len(q))).item() == pytest.approx(plain.item(), rel=1e-12)
 
 
+def test_one_way_infonce_with_ignored_pairs_is_the_masked_cross_entropy():
+    # A (queries, items) batch, one target per query, further relevant items ignored: the loss notebook 03's text
+    # encoder trains with, against plain cross-entropy with the ignored logits at -inf (loss and gradient).
+    generator = torch.Generator().manual_seed(3)
+    logits = (torch.randn(7, 4, generator=generator) * 5).requires_grad_()
+    targets = torch.tensor([0, 1, 2, 3, 0, 1, 2])
+    ignore = torch.zeros(7, 4, dtype=torch.bool)
+    ignore[0, 3] = ignore[4, 1] = True
+    ours = info_nce(logits, F.one_hot(targets, 4).bool(), symmetric=False, ignore=ignore)
+    plain = F.cross_entropy(logits.masked_fill(ignore, -math.inf), targets)
+    assert ours.item() == pytest.approx(plain.item(), rel=1e-6)
+    assert torch.equal(torch.autograd.grad(ours, logits)[0], torch.autograd.grad(plain, logits)[0])
+
+
+def test_one_way_infonce_rejects_a_row_without_positive_and_an_ignored_positive():
+    logits, positives = torch.zeros(3, 2), torch.tensor([[True, False], [False, True], [False, False]])
+    with pytest.raises(ValueError, match="True in every row"):
+        info_nce(logits, positives, symmetric=False)
+    positives[2, 0] = True
+    with pytest.raises(ValueError, match="either a positive or ignored"):
+        info_nce(logits, positives, symmetric=False, ignore=positives.clone())
+
+
 def _triplet_loop(q, x, margin, negatives, positives, symmetric):
     n = len(q)
     s = [[_cos(q[i], x[j]) for j in range(n)] for i in range(n)]

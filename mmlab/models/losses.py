@@ -67,13 +67,35 @@ def check_batch(scores: Tensor, positives: Tensor) -> None:
                          f"{positives.dtype} {tuple(positives.shape)}")
 
 
-def info_nce(logits: Tensor, positives: Tensor) -> Tensor:
-    """Symmetric InfoNCE (CLIP): each query picks its items among the batch's, and each item its queries.
+def check_pairs(logits: Tensor, positives: Tensor, symmetric: bool, ignore: Tensor | None) -> None:
+    """:func:`check_batch` for a symmetric loss; otherwise any (queries, items) shape, each row with a positive."""
+    if symmetric:
+        check_batch(logits, positives)
+    elif not (logits.is_floating_point() and logits.ndim == 2 and positives.dtype == torch.bool
+              and positives.shape == logits.shape and positives.any(dim=1).all()):
+        raise ValueError(f"logits must be a float (queries, items) matrix and positives a bool mask of that shape "
+                         f"with a True in every row, got {logits.dtype} {tuple(logits.shape)} and {positives.dtype} "
+                         f"{tuple(positives.shape)}")
+    if ignore is not None and (ignore.dtype != torch.bool or ignore.shape != logits.shape
+                               or (ignore & positives).any()):
+        raise ValueError("ignore must be a bool mask of the logits' shape that leaves every positive in; a pair is "
+                         "either a positive or ignored")
 
-    Several positives in a row share the target (soft targets: the row of ``positives`` over its sum)."""
-    check_batch(logits, positives)
+
+def info_nce(logits: Tensor, positives: Tensor, symmetric: bool = True, ignore: Tensor | None = None) -> Tensor:
+    """InfoNCE: each row (a query) picks its positive columns (items) among the batch's; a cross-entropy per row.
+
+    Several positives in a row share its target (soft targets: the row of ``positives`` over its sum).
+    ``symmetric`` (CLIP): each column (item) also picks its rows (queries); the two directions are averaged.
+    ``ignore``: pairs left out of the softmax, neither pulled nor pushed, such as items as relevant as the row's
+    positive when that positive alone is the target (notebook 03's text encoder)."""
+    check_pairs(logits, positives, symmetric, ignore)
+    if ignore is not None:
+        logits = logits.masked_fill(ignore, torch.finfo(logits.dtype).min)      # exp -> 0; 0 x log p stays 0
     soft = positives.to(logits.dtype)                                            # (B, B)
     to_items = F.cross_entropy(logits, soft / soft.sum(dim=1, keepdim=True))     # rows: query -> items
+    if not symmetric:
+        return to_items
     to_queries = F.cross_entropy(logits.T, soft.T / soft.T.sum(dim=1, keepdim=True))  # columns: item -> queries
     return (to_items + to_queries) / 2
 

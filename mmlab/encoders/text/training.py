@@ -17,6 +17,7 @@ from mmlab.encoders.text.encoding import (KINDS, build_encoder, embed_products, 
                                          n_parameters, pool_passages, sku_passages)
 from mmlab.encoders.text.queries import augment_query, ndcg_by_query_set
 from mmlab.encoders.tokenizers import TextTokenizer, WordPiece, WordVocab, pad_batch, pad_ids
+from mmlab.models.losses import info_nce
 from mmlab.models.text import ENCODERS, TextEncoder
 from mmlab.retrieval import rank_ids
 from mmlab.train import fit, summary
@@ -73,17 +74,6 @@ def vocabulary_hash(tokenizer: TextTokenizer) -> str:
     return hashlib.sha256(repr(sorted(table.items())).encode()).hexdigest()[:16]
 
 
-def info_nce(query_vectors: torch.Tensor, product_vectors: torch.Tensor, targets: torch.Tensor,
-             temperature: float, also_relevant: torch.Tensor | None = None) -> torch.Tensor:
-    """In-batch InfoNCE: cross-entropy of each query's similarities to the batch's products (divided by the
-    temperature) against its target; ``also_relevant`` (Q, P) takes fully relevant non-targets out of the
-    negatives."""
-    logits = query_vectors @ product_vectors.T / temperature
-    if also_relevant is not None:
-        logits = logits.masked_fill(also_relevant, float("-inf"))
-    return F.cross_entropy(logits, targets)
-
-
 @dataclass
 class Batch:
     """One training step: some products (their passages, and which product each passage belongs to), the
@@ -98,7 +88,9 @@ class Batch:
     def loss(self, model: TextEncoder, temperature: float) -> torch.Tensor:
         vectors = torch.cat([model(ids, mask) for ids, mask in self.passages])
         products = pool_passages(vectors, self.owners, self.also_relevant.shape[1])
-        return info_nce(model(*self.queries), products, self.targets, temperature, self.also_relevant)
+        logits = model(*self.queries) @ products.T / temperature                    # (queries, products)
+        positives = F.one_hot(self.targets, len(products)).bool()                   # one target per query
+        return info_nce(logits, positives, symmetric=False, ignore=self.also_relevant)
 
 
 class ProductSampler:
