@@ -114,10 +114,12 @@ def index_rows(items: np.ndarray, queries: np.ndarray, k: int, exact: np.ndarray
         add(f"faiss HNSW{m} (efSearch {effort})",
             measure(lambda: build_index(items, "hnsw", "dot", m=m, ef_construction=ef_construction)),
             lambda index: index.search(queries, k, effort=effort)[1], False)
-    name = f"bench_{len(items)}"
-    add("Milvus Lite FLAT", measure(lambda: ProductIndex.create(name, items, uri=f"{folder}/bench.db")),
+    # one database file (and so one embedded server) per size: a server left idle during the previous size's long
+    # builds may have closed its connections ("too many pings"), and a new client would not reach it
+    name, uri = f"bench_{len(items)}", f"{folder}/bench_{len(items)}.db"
+    add("Milvus Lite FLAT", measure(lambda: ProductIndex.create(name, items, uri=uri)),
         lambda index: index.search(queries, k)[1], True)
-    milvus = ProductIndex.open(name, f"{folder}/bench.db")
+    milvus = ProductIndex.open(name, uri)
     if hnsw:
         add(f"Milvus Lite HNSW{m} (ef {effort})",
             measure(lambda: milvus.build("HNSW", m=m, ef_construction=ef_construction) or milvus),
