@@ -6,7 +6,7 @@ Usage in the last cell of a notebook::
     recorder.record_all({"image": table, "best": slug(best), "exercises": {"passed": 2}})
     recorder.record("retrieval.recall@10", 0.62)  # one value, name and value kept exactly as given
 
-``record_all`` flattens a nested structure into dotted metric names, one level per dot:
+``record_all`` flattens a nested structure into dotted metric names, one name level per nesting level:
 
 - a mapping: one level per key;
 - a pandas DataFrame: ``row.column`` (a MultiIndex row or column contributes one level per index level);
@@ -16,7 +16,8 @@ Usage in the last cell of a notebook::
 Every key and label becomes one name level by :func:`slug` (``"SKU hit@10"`` -> ``"sku_hit10"``,
 ``"EfficientNet + head (trained)"`` -> ``"efficientnet_head_trained"``), and every float is rounded to
 ``DECIMALS`` decimal places. Two labels that give the same name, an empty name, a value that is not finite and a
-type not listed above are errors: nothing is dropped or overwritten silently.
+type not listed above are errors: nothing is dropped or overwritten silently (leave out a table cell that was not
+measured, e.g. with ``table.dropna()``; an empty mapping records nothing).
 
 ``METRICS_PATH`` is a notebook parameter: ``None`` when you run the notebook yourself (values are only
 kept in ``recorder.metrics``), a JSON file path when the runner executes it. The file holds
@@ -40,13 +41,16 @@ Value = float | int | str | bool
 DECIMALS = 4  # record_all rounds every float to this many decimal places
 _NAME = re.compile(r"^[\w.@/\-]+$")
 _NOT_WORD = re.compile(r"\W+")
+_AT_AFTER_WORD = re.compile(r"(?<=\w)@")
 
 
 def slug(label: object) -> str:
-    """One metric-name level from a display label: NFKC-normalised and lower-cased, ``@`` dropped (``hit@10`` ->
-    ``hit10``), ``%`` spelled ``pct``, every run of other characters that are not letters, digits or ``_`` made one
-    ``_``, and ``_`` stripped at both ends: ``"NDCG@10 zero-shot"`` -> ``"ndcg10_zero_shot"``."""
-    text = unicodedata.normalize("NFKC", str(label)).lower().replace("@", "").replace("%", "pct")
+    """One metric-name level from a display label: NFKC-normalised and lower-cased; ``@`` dropped after a letter or
+    digit (``hit@10`` -> ``hit10``) and spelled ``at`` elsewhere (``same type @10`` -> ``same_type_at10``); ``%``
+    spelled ``pct``; every run of other characters that are not letters, digits or ``_`` made one ``_``; and ``_``
+    stripped at both ends: ``"NDCG@10 zero-shot"`` -> ``"ndcg10_zero_shot"``."""
+    text = unicodedata.normalize("NFKC", str(label)).lower()
+    text = _AT_AFTER_WORD.sub("", text).replace("@", "at").replace("%", "pct")
     name = _NOT_WORD.sub("_", text).strip("_")
     if not name:
         raise ValueError(f"label {label!r} gives an empty metric name: use a label with letters or digits")
@@ -80,7 +84,8 @@ class Recorder:
                 raise ValueError(f"labels {labels[name]} and {path} both give the metric name {name!r}: rename one "
                                  "of them so that their slugs differ")
             value = _check_value(name, value)
-            flat[_check_name(name)], labels[name] = round(value, DECIMALS) if isinstance(value, float) else value, path
+            flat[name] = round(value, DECIMALS) if isinstance(value, float) else value
+            labels[name] = path
         self.metrics.update(flat)
         self._save()
         print(f"recorded {len(flat)} metrics")

@@ -18,6 +18,7 @@ from mmlab.record import DECIMALS, Recorder, slug
     ("SKU hit@10", "sku_hit10"),
     ("EfficientNet + head (trained)", "efficientnet_head_trained"),
     ("NDCG@10 zero-shot", "ndcg10_zero_shot"),
+    ("same department @5", "same_department_at5"),
     ("100% of images noisy", "100pct_of_images_noisy"),
     ("mean stars (R²)", "mean_stars_r2"),  # NFKC: the superscript becomes a plain 2
     ("product photo ↔ title", "product_photo_title"),
@@ -32,7 +33,7 @@ def test_slug(label: object, name: str) -> None:
     assert slug(name) == name  # idempotent: a slug is its own slug
 
 
-@pytest.mark.parametrize("label", ["", "  ", "(+)", "@"])
+@pytest.mark.parametrize("label", ["", "  ", "(+)", "-"])
 def test_slug_rejects_labels_without_letters_or_digits(label: str) -> None:
     with pytest.raises(ValueError, match="empty metric name"):
         slug(label)
