@@ -106,7 +106,7 @@ def _same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
     return all(torch.allclose(x, y, atol=1e-6) for x, y in zip(a, b, strict=True))
 
 
-def _not_moved(model: nn.Module, before: list[torch.Tensor]) -> str:
+def _not_moved(model: nn.Module) -> str:
     """Why a step left every parameter where it was."""
     grads = [p.grad for p in model.parameters() if p.requires_grad]
     if all(g is None for g in grads):
@@ -121,7 +121,7 @@ def check_train_step(train_step: Callable[[nn.Module, torch.optim.Optimizer, Pro
                      model: nn.Module, products: Products, batch: Batch) -> bool:
     """07, exercise 3: ``train_step(model, optimiser, products, batch)`` is one optimiser step of the towers with
     InfoNCE at the learned temperature, returning the loss as a float. Two steps from ``model``'s weights must give
-    the loss and the parameters of the reference step, each step on a fresh copy (``model`` is left unchanged)."""
+    the loss and the parameters of the reference step; both run on copies, ``model`` itself is left unchanged."""
     learner, reference, accumulating, unscaled = (_copy_with_optimiser(model) for _ in range(4))
     for step in (1, 2):
         before = _parameters(learner[0])
@@ -129,13 +129,13 @@ def check_train_step(train_step: Callable[[nn.Module, torch.optim.Optimizer, Pro
         if not ok:
             return verdict(False, "", got)
         want = _reference_step(*reference, products, batch)
-        without_zero_grad = _reference_step(*accumulating, products, batch, zero_grad=False)
+        _reference_step(*accumulating, products, batch, zero_grad=False)
         raw_cosine = _reference_step(*unscaled, products, batch, scaled=False)
         if not isinstance(got, float):
             return verdict(False, "", f"return the loss as a Python float (loss.item()), got {type(got).__name__}: a "
                            "tensor returned from every step keeps its whole graph alive")
         if _same(_parameters(learner[0]), before):
-            return verdict(False, "", _not_moved(learner[0], before))
+            return verdict(False, "", _not_moved(learner[0]))
         if abs(got - raw_cosine) < 1e-5 and abs(raw_cosine - want) > 1e-5:
             return verdict(False, "", "the loss is InfoNCE of the raw cosines: turn them into logits with the learned "
                            "temperature, model.scale(sim), before info_nce")
