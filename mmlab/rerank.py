@@ -1,6 +1,6 @@
 """Interaction re-ranking: a small cross-attention scorer re-orders the top-k of a first-stage retriever.
 
-The scorer and its loss are written and explained in notebook 08 (:mod:`mmlab.models.rerank`); this module checks
+The scorer and its loss are written and explained in notebook 09 (:mod:`mmlab.models.rerank`); this module checks
 the candidate lists, trains the scorer on them and re-orders them.
 
 A two-tower retriever compares one query vector with one item vector, so it cannot ask "does *this* query
@@ -98,7 +98,7 @@ def train_reranker(model: CrossAttentionReranker, query_tokens: Array, item_toke
                    seed: int = 0, evaluate: Callable[[], float] | None = None, patience: int | None = None,
                    progress: bool = False, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = listwise_loss
                    ) -> History:
-    """Train with ``loss`` (notebook 08's :func:`listwise_loss` by default) on the first stage's candidate lists
+    """Train with ``loss`` (notebook 09's :func:`listwise_loss` by default) on the first stage's candidate lists
     (shuffled each epoch, seeded)."""
     lists = _lists(query_tokens, item_tokens, candidates, item_mask, prior, query_mask)
     relevant = torch.as_tensor(np.asarray(relevant), dtype=torch.bool)

@@ -1,5 +1,5 @@
 """The joint embedding space up close: labelled point sets before and after alignment, the modality gap, UMAP maps
-and a reason for each retrieval failure (notebook 09).
+and a reason for each retrieval failure (notebook 10).
 
     points = joint_points(catalog, model, products, queries, sku_rows, aligned=True)   # vectors + modality/department labels
     modality_gap(points.of("product photo"), points.of("product title"))       # distance between the centroids

@@ -2,7 +2,7 @@
 quality metric the earlier notebooks recorded.
 
     table = target_table({"text.en.ndcg10": 0.93, ...}, {"text.en.ndcg10": ("BM25", 0.90), ...})
-    earlier = earlier_metrics(metrics_folder(METRICS_PATH, FAST), exclude="08_retrieval_and_metrics")
+    earlier = earlier_metrics(metrics_folder(METRICS_PATH, FAST), exclude="08_retrieval_metrics")
 
 A target is an absolute floor (NDCG@10 >= 0.85) or relative to another measured number (voice >= 0.9 x the same
 queries typed). A target whose number was not measured is listed as "not measured", never as met.

@@ -1,4 +1,4 @@
-"""Notebooks 07, 09 and 10 run end to end on your own catalog (``MMLAB_CATALOG``), skipping MiniMart-only parts."""
+"""Notebooks 07, 10 and 11 run end to end on your own catalog (``MMLAB_CATALOG``), skipping MiniMart-only parts."""
 
 import json
 import math
@@ -13,7 +13,7 @@ from mmlab.data.catalog import CATALOG_ENV
 from mmlab.engine import cannot_hear
 from test_byo_notebooks import outputs_text, write_fixture_shop
 
-NOTEBOOKS = ("07_alignment_losses", "09_embedding_space", "10_capstone_search_engine")
+NOTEBOOKS = ("07_alignment_losses", "10_embedding_space", "11_capstone_search_engine")
 MINIMART_ONLY = ("voice", "spoken", "composed", "zh", "zero_shot", "behaviour", "twin")  # in no recorded metric
 
 
@@ -22,13 +22,13 @@ def test_an_engine_without_voice_queries_says_how_to_search_instead():
         cannot_hear([])
 
 
-def test_notebooks_07_09_10_run_on_your_own_catalog(tmp_path):
+def test_notebooks_07_10_11_run_on_your_own_catalog(tmp_path):
     """The recipe of data/README.md on the fixture: FAST, empty model cache, no baselines (70-140 s)."""
     shop = write_fixture_shop(tmp_path / "shop")
     (tmp_path / "no-baselines").mkdir()
     env = os.environ | {CATALOG_ENV: str(shop), "MMLAB_CACHE": str(tmp_path / "cache"),
                         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, "-m", "tools.run", "--fast", "07", "09", "10", "--build-dir",
+    done = subprocess.run([sys.executable, "-m", "tools.run", "--fast", "07", "10", "11", "--build-dir",
                            str(tmp_path / "build"), "--baselines-dir", str(tmp_path / "no-baselines")],
                           env=env, capture_output=True, text=True, cwd=ROOT)
     report = tmp_path / "build" / "metrics.json"
@@ -41,7 +41,7 @@ def test_notebooks_07_09_10_run_on_your_own_catalog(tmp_path):
         assert all(p.startswith("time budget exceeded") for p in result["problems"]), result["problems"]
     losses, space, engine = (results[name]["metrics"] for name in NOTEBOOKS)
 
-    # better than chance: the random ranker of notebook 10 scores the same test queries
+    # better than chance: the random ranker of notebook 11 scores the same test queries
     chance = engine["capstone.random_test_ndcg10_mixed"]
     assert losses[f"loss.test_ndcg10.{losses['loss.best']}.mixed"] >= chance + 0.3
     assert space["space.temperature.learned.val_ndcg10"] >= chance + 0.3
@@ -62,8 +62,8 @@ def test_notebooks_07_09_10_run_on_your_own_catalog(tmp_path):
     assert all(f"Your own catalog ({CATALOG_ENV}={shop})" in text for text in printed.values())
     no_voice = "Your catalog has no voice queries (recordings)"
     assert f"skipped: spoken vs typed queries. {no_voice}" in printed["07_alignment_losses"]
-    assert f"skipped: the gaps of spoken queries. {no_voice}" in printed["09_embedding_space"]
-    capstone = printed["10_capstone_search_engine"]
+    assert f"skipped: the gaps of spoken queries. {no_voice}" in printed["10_embedding_space"]
+    capstone = printed["11_capstone_search_engine"]
     assert f"skipped: search by voice. {no_voice}" in capstone
     assert "skipped: search by Chinese text. Your catalog has no Chinese queries" in capstone
     assert "skipped: photo + modifier search. Your catalog has no composed queries" in capstone

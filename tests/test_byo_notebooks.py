@@ -24,7 +24,7 @@ DETAILS = ["the parcel came two days late", "my daughter loves the shape", "chea
            "heavy and solid in the hand", "the colour fades in sunlight", "would order again from this shop",
            "packed well with recycled paper", "a neighbour asked where I bought it", "the edges feel sharp"]
 PER_COLOUR = 3  # products per category and colour: 5 x 3 x 3 = 45 products
-NOTEBOOKS = ("02", "03", "06", "08")
+NOTEBOOKS = ("02", "03", "06", "08", "09")
 
 
 def draw(shape: str, rgb: tuple[int, int, int], rng: np.random.Generator) -> Image.Image:
@@ -84,8 +84,8 @@ def outputs_text(notebook) -> str:
     return "".join("".join(o.get("text", "")) for c in cells for o in c.get("outputs", []))
 
 
-def test_notebooks_02_03_06_08_run_on_your_own_catalog(tmp_path):
-    """The recipe of data/README.md on the fixture: FAST, empty model cache, no baselines (80-120 s)."""
+def test_notebooks_02_03_06_08_09_run_on_your_own_catalog(tmp_path):
+    """The recipe of data/README.md on the fixture: FAST, empty model cache, no baselines."""
     shop = write_fixture_shop(tmp_path / "shop")
     (tmp_path / "no-baselines").mkdir()
     env = os.environ | {CATALOG_ENV: str(shop), "MMLAB_CACHE": str(tmp_path / "cache"),
@@ -96,7 +96,8 @@ def test_notebooks_02_03_06_08_run_on_your_own_catalog(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "without encryption" not in done.stderr  # the runner keeps ipykernel's own log to errors
     results = json.loads((tmp_path / "build" / "metrics.json").read_text())["notebooks"]
-    assert sorted(results) == ["02_image_encoder", "03_text_encoder", "06_fusion", "08_retrieval_and_metrics"]
+    assert sorted(results) == ["02_image_encoder", "03_text_encoder", "06_fusion", "08_retrieval_metrics",
+                               "09_search_system"]
     metrics = {name: result["metrics"] for name, result in results.items()}
     # better than chance: 5 categories of 9 products, so a random top-1 has the right category 1 time in 5
     image = metrics["02_image_encoder"]
@@ -104,11 +105,13 @@ def test_notebooks_02_03_06_08_run_on_your_own_catalog(tmp_path):
     text = metrics["03_text_encoder"]
     assert text["text.best.ndcg10_en"] >= text["text.rankers.random.ndcg10_en"] + 0.2
     assert metrics["06_fusion"]["fusion.test_ndcg10.weighted_sum.mixed"] >= 0.5
-    retrieval = metrics["08_retrieval_and_metrics"]
+    retrieval = metrics["08_retrieval_metrics"]
     random_text = retrieval["results.text_en.random.ndcg10"]
     assert retrieval["results.text_en.text_encoder.ndcg10"] >= random_text + 0.2
     assert retrieval["results.text_en.hybrid_rrf.ndcg10"] > random_text  # weak BM25: titles say "mug", queries "mugs"
     assert retrieval["summary.photo_type_r1"] >= 0.5 and retrieval["exercises.passed"] == 2
+    system = metrics["09_search_system"]
+    assert system["vectordb.flat_same_top10"] == 1.0 and system["exercises.passed"] == 2
     recorded = [key for values in metrics.values() for key in values]
     minimart_only = ("zero_shot", "ndcg10_zh", "text_zh", "typo", "synonym", "composed", "voice", "behaviour")
     assert not [key for key in recorded if any(part in key for part in minimart_only)]
@@ -119,5 +122,6 @@ def test_notebooks_02_03_06_08_run_on_your_own_catalog(tmp_path):
     assert "Your catalog has no shopping sessions" in printed["06_fusion"]
     skipped = ["zero-shot rows. Your catalog has no zero-shot", "Chinese rows. Your catalog has no Chinese",
                "text typo and synonym rows", "composed-query rows. Your catalog has no composed",
-               "voice rows. Your catalog has no voice", "behaviour token. Your catalog has no shopping sessions"]
-    assert not [message for message in skipped if message not in printed["08_retrieval_and_metrics"]]
+               "voice rows. Your catalog has no voice"]
+    assert not [message for message in skipped if message not in printed["08_retrieval_metrics"]]
+    assert "behaviour token. Your catalog has no shopping sessions" in printed["09_search_system"]

@@ -2,8 +2,7 @@
 
 import numpy as np
 
-from mmlab.exercises.retrieval import check_ndcg_at_k, check_two_stage
-from mmlab.retrieval import search
+from mmlab.exercises.retrieval import check_ndcg_at_k, check_recall_at_k
 
 
 def stub(*args):
@@ -32,23 +31,19 @@ def test_ndcg_check(capsys):
     assert "not done yet" in capsys.readouterr().out
 
 
-def two_stage(queries, items, rescore, n_candidates, k):
-    _, candidates = search(queries, items, n_candidates)
-    order = np.argsort(-rescore(candidates), axis=1, kind="stable")[:, :k]
-    return np.take_along_axis(candidates, order, axis=1)
+def recall(ranked, grades, k):
+    return sum(grades.get(item, 0) > 0 for item in ranked[:k]) / len(grades)
 
 
-def test_two_stage_check(capsys):
-    assert check_two_stage(two_stage)
-    assert not check_two_stage(lambda q, x, rescore, n, k: search(q, x, n)[1][:, :k])
-    assert "first stage's top k" in capsys.readouterr().out
-    whole_catalog = lambda q, x, rescore, n, k: np.argsort(-rescore(np.tile(np.arange(len(x)), (len(q), 1))),
-                                                           axis=1)[:, :k]
-    assert not check_two_stage(whole_catalog)
-    assert "never fetch new items" in capsys.readouterr().out
-    assert not check_two_stage(lambda q, x, rescore, n, k: two_stage(q, x, rescore, n, k)[:, ::-1])
-    assert "order is not" in capsys.readouterr().out
-    assert not check_two_stage(lambda q, x, rescore, n, k: two_stage(q, x, rescore, n, k + 1))
-    assert "shape" in capsys.readouterr().out
-    assert not check_two_stage(stub)
+def test_recall_check(capsys):
+    assert check_recall_at_k(recall)
+    assert not check_recall_at_k(lambda r, g, k: float(any(g.get(item, 0) > 0 for item in r[:k])))
+    assert "HitRate@k" in capsys.readouterr().out
+    assert not check_recall_at_k(lambda r, g, k: sum(g.get(item, 0) > 0 for item in r[:k]) / k)
+    assert "Precision@k" in capsys.readouterr().out
+    assert not check_recall_at_k(lambda r, g, k: sum(g.get(item, 0) >= 2 for item in r[:k]) / len(g))
+    assert "divide by the number" in capsys.readouterr().out
+    assert not check_recall_at_k(lambda r, g, k: [recall(r, g, k)])
+    assert "one number" in capsys.readouterr().out
+    assert not check_recall_at_k(stub)
     assert "not done yet" in capsys.readouterr().out

@@ -1,49 +1,46 @@
 """The check helpers of notebook 10 pass a right answer, fail wrong ones and report a stub as not done."""
 
 import numpy as np
-from PIL import Image
 
-from mmlab.exercises.capstone import check_contributions, check_route
+from mmlab.exercises.space import check_close_gap, check_modality_gap
 
 
 def stub(*args):
     raise NotImplementedError("write your code here")
 
 
-def test_contributions_check(capsys):
-    assert check_contributions(lambda w, p, q: w * (p @ q) / (w[:, None] * p).sum(0).norm())
-    assert not check_contributions(lambda w, p, q: w * (p @ q))
-    assert "divide every term by the norm" in capsys.readouterr().out
-    assert not check_contributions(lambda w, p, q: p @ q)
-    assert "weighted by its fusion weight" in capsys.readouterr().out
-    assert not check_contributions(lambda w, p, q: w)
-    assert not check_contributions(lambda w, p, q: "0.3")
-    assert not check_contributions(stub)
+def unit(x):
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_modality_gap_check(capsys):
+    assert check_modality_gap(lambda a, b: float(np.linalg.norm(unit(a).mean(0) - unit(b).mean(0))))
+    assert not check_modality_gap(lambda a, b: float(np.linalg.norm(a.mean(0) - b.mean(0))))
+    assert "normalise every row" in capsys.readouterr().out
+    assert not check_modality_gap(lambda a, b: float(np.linalg.norm(a[:, None] - b[None], axis=2).mean()))
+    assert "mean pairwise distance" in capsys.readouterr().out
+    assert not check_modality_gap(lambda a, b: float(unit(a).mean(0) @ unit(b).mean(0)))
+    assert "expected" in capsys.readouterr().out
+    assert not check_modality_gap(lambda a, b: "0.5")
+    assert not check_modality_gap(stub)
     assert "not done yet" in capsys.readouterr().out
 
 
-def route(query):
-    if isinstance(query, tuple) and len(query) == 2 and isinstance(query[0], Image.Image) \
-            and isinstance(query[1], str) and query[1].strip():
-        return "composed"
-    if isinstance(query, str) and query.strip():
-        return "text"
-    if isinstance(query, Image.Image):
-        return "image"
-    if isinstance(query, np.ndarray) and query.ndim == 1:
-        return "voice"
-    raise ValueError(f"cannot route {type(query).__name__}")
+def test_close_gap_check(capsys):
+    assert check_close_gap(lambda a, b: (unit(unit(a) - unit(a).mean(0)), unit(unit(b) - unit(b).mean(0))))
+    assert not check_close_gap(lambda a, b: (unit(a) - unit(a).mean(0), unit(b) - unit(b).mean(0)))
+    assert "renormalise" in capsys.readouterr().out
 
+    def shared(a, b):
+        centre = np.concatenate([unit(a), unit(b)]).mean(0)
+        return unit(unit(a) - centre), unit(unit(b) - centre)
 
-def test_route_check(capsys):
-    assert check_route(route)
-    assert not check_route(lambda q: "text" if isinstance(q, str) else route(q))
-    assert "not a valid query" in capsys.readouterr().out
-    assert not check_route(lambda q: "image" if isinstance(q, tuple) else route(q))
-    assert "expected 'composed'" in capsys.readouterr().out
-    assert not check_route(lambda q: route(q) if not isinstance(q, np.ndarray) else (_ for _ in ()).throw(TypeError()))
-    assert "valid 'voice' query" in capsys.readouterr().out
-    assert not check_route(lambda q: q.missing)
-    assert "AttributeError" in capsys.readouterr().out
-    assert not check_route(stub)
+    assert not check_close_gap(shared)
+    assert "OWN centroid" in capsys.readouterr().out
+    assert not check_close_gap(lambda a, b: (unit(a - a.mean(0)), unit(b - b.mean(0))))
+    assert "normalise the rows first" in capsys.readouterr().out
+    assert not check_close_gap(lambda a, b: unit(a))
+    assert not check_close_gap(lambda a, b: (unit(a)[:5], unit(b)))
+    assert "keep the shapes" in capsys.readouterr().out
+    assert not check_close_gap(stub)
     assert "not done yet" in capsys.readouterr().out

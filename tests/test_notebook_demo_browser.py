@@ -1,4 +1,4 @@
-"""Notebook 10's interactive demo in a real JupyterLab, in headless Chromium: open the notebook, run all cells, type a
+"""Notebook 11's interactive demo in a real JupyterLab, in headless Chromium: open the notebook, run all cells, type a
 query into the demo's box, click *search*, and see the product the engine finds."""
 
 import json
@@ -14,7 +14,7 @@ from serve_cases import BROWSER_TESTS, CHROMIUM, text_case
 
 from mmlab.config import ROOT
 
-NOTEBOOK = "10_capstone_search_engine.ipynb"
+NOTEBOOK = "11_capstone_search_engine.ipynb"
 TOKEN = "mmlab-test"
 
 pytestmark = BROWSER_TESTS
@@ -28,7 +28,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def lab(tmp_path):
-    """JupyterLab serving a copy of notebook 10 (its kernel named, so no kernel dialog); yields the notebook's URL."""
+    """JupyterLab serving a copy of notebook 11 (its kernel named, so no kernel dialog); yields the notebook's URL."""
     notebook = json.loads((ROOT / "notebooks" / NOTEBOOK).read_text())
     notebook["metadata"]["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
                                           "language": "python"}

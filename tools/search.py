@@ -1,4 +1,4 @@
-"""Your first search, from the command line: a typed query against the capstone's search engine (notebook 10).
+"""Your first search, from the command line: a typed query against the capstone's search engine (notebook 11).
 
     python -m tools.search "red wooden guitar"          # FAST catalog and models: minutes the first time
     python -m tools.search "蓝色手套" --k 5               # Chinese: titles are shown in Chinese

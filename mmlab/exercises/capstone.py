@@ -1,4 +1,4 @@
-"""Checks for the exercises of notebook 10 (capstone search engine)."""
+"""Checks for the exercises of notebook 11 (capstone search engine)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from mmlab.exercises.common import attempt, same_tensor, verdict
 
 
 def check_contributions(contributions: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]) -> bool:
-    """10, exercise 1: ``contributions(weights (M,), tokens (M, d) unit rows, query (d,) unit)`` → (M,) terms that
+    """11, exercise 1: ``contributions(weights (M,), tokens (M, d) unit rows, query (d,) unit)`` → (M,) terms that
     add up to the cosine of the query with the weighted-sum product vector ``normalize(Σ_m w_m p̂_m)``."""
     generator = torch.Generator().manual_seed(0)
     weights = torch.tensor([0.5, 0.3, 0.15, 0.05])
@@ -52,7 +52,7 @@ def _describe(query: Any) -> str:
 
 
 def check_route(route: Callable[[Any], str]) -> bool:
-    """10, exercise 2: ``route(query)`` names the query kind of a raw input, or raises ValueError/TypeError."""
+    """11, exercise 2: ``route(query)`` names the query kind of a raw input, or raises ValueError/TypeError."""
     for query, want in _route_cases():
         try:
             got = route(query)

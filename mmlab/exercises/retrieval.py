@@ -1,4 +1,4 @@
-"""Checks for the exercises of Notebook 08 (retrieval and metrics)."""
+"""Checks for the exercises of notebook 08 (retrieval metrics)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,9 @@ from collections.abc import Callable
 import numpy as np
 
 from mmlab.exercises.common import as_number, attempt, verdict
-from mmlab.metrics import ndcg_at_k
-from mmlab.retrieval import search
+from mmlab.metrics import ndcg_at_k, recall_at_k
 
-NdcgFn = Callable[[list[str], dict[str, int], int], float]
-Rescore = Callable[[np.ndarray], np.ndarray]
-TwoStageFn = Callable[[np.ndarray, np.ndarray, Rescore, int, int], np.ndarray]
+MetricFn = Callable[[list[str], dict[str, int], int], float]
 
 # (ranking, grades, k): graded labels, a relevant item beyond k, fewer relevant items than k, a short ranking
 NDCG_CASES = [
@@ -21,6 +18,15 @@ NDCG_CASES = [
     (["a", "q", "r", "s", "t"], {"a": 2}, 5),
     (["p", "a"], {"a": 1, "b": 1}, 4),
 ]
+
+
+def _one_query_value(metric: MetricFn, ranked: list[str], grades: dict[str, int], k: int) -> tuple[float | None, str]:
+    """The learner's metric for one query, or None with the reason it is not one number."""
+    ok, got = attempt(metric, list(ranked), dict(grades), k)
+    if not ok:
+        return None, got
+    value = as_number(got)
+    return (value, "") if value is not None else (None, f"return one number (a float), got {type(got).__name__}")
 
 
 def _exp2_ndcg(ranked: list[str], grades: dict[str, int], k: int) -> float:
@@ -35,16 +41,13 @@ def _retrieved_ideal_ndcg(ranked: list[str], grades: dict[str, int], k: int) -> 
     return ndcg_at_k([ranked], [found], k) if found else 0.0
 
 
-def check_ndcg_at_k(my_ndcg: NdcgFn) -> bool:
+def check_ndcg_at_k(my_ndcg: MetricFn) -> bool:
     """08, exercise 1: ``my_ndcg(ranked, grades, k)`` is one query's NDCG@k, linear gain, log2(rank + 1) discount,
     normalised by the ideal order of *all* the query's relevant items."""
     for ranked, grades, k in NDCG_CASES:
-        ok, got = attempt(my_ndcg, list(ranked), dict(grades), k)
-        if not ok:
-            return verdict(False, "", got)
-        value = as_number(got)
+        value, problem = _one_query_value(my_ndcg, ranked, grades, k)
         if value is None:
-            return verdict(False, "", f"return one number (a float), got {type(got).__name__}")
+            return verdict(False, "", problem)
         want = ndcg_at_k([ranked], [grades], k)
         if np.isclose(value, want, atol=1e-6):
             continue
@@ -59,38 +62,34 @@ def check_ndcg_at_k(my_ndcg: NdcgFn) -> bool:
     return verdict(True, "NDCG@k matches mmlab.metrics on graded, short and cut-off cases", "")
 
 
-def _reference_two_stage(queries: np.ndarray, items: np.ndarray, rescore: Rescore, n_candidates: int,
-                         k: int) -> np.ndarray:
-    _, candidates = search(queries, items, n_candidates)
-    order = np.argsort(-rescore(candidates), axis=1, kind="stable")[:, :k]
-    return np.take_along_axis(candidates, order, axis=1)
+# (ranking, grades, k): one relevant item found early, three relevant with one found, four with two found
+RECALL_CASES = [
+    (["a", "x", "y", "z", "w"], {"a": 2}, 5),
+    (["x", "a", "y", "z"], {"a": 1, "b": 2, "c": 1}, 2),
+    (["a", "x", "b", "y"], {"a": 1, "b": 1, "c": 2, "d": 1}, 3),
+]
 
 
-def check_two_stage(my_two_stage: TwoStageFn) -> bool:
-    """08, exercise 2: ``my_two_stage(queries, items, rescore, n_candidates, k)`` retrieves each query's top
-    ``n_candidates`` item rows by cosine, re-orders them by ``rescore(candidates)`` (higher first) and returns
-    the best ``k`` rows per query, an (n_queries, k) integer array."""
-    rng = np.random.default_rng(0)
-    queries, items = rng.normal(size=(6, 8)), rng.normal(size=(40, 8))
-    bonus = rng.normal(size=40)  # the "expensive" second-stage scorer: a per-item bonus, reverses many orders
-    rescore = lambda candidates: bonus[candidates] * 10
-    n_candidates, k = 8, 3
-    ok, got = attempt(my_two_stage, queries.copy(), items.copy(), rescore, n_candidates, k)
-    if not ok:
-        return verdict(False, "", got)
-    got = np.asarray(got)
-    if got.shape != (len(queries), k):
-        return verdict(False, "", f"expected an array of shape {(len(queries), k)} (item rows per query), got "
-                       f"{got.shape}")
-    want = _reference_two_stage(queries, items, rescore, n_candidates, k)
-    if np.array_equal(got, want):
-        return verdict(True, "retrieve by cosine, re-score the candidates, keep the best k", "")
-    _, first = search(queries, items, n_candidates)
-    if np.array_equal(got, first[:, :k]):
-        return verdict(False, "", "that is the first stage's top k: sort the candidates by rescore(candidates), "
-                       "highest first (np.argsort(-scores, axis=1))")
-    if any(not set(row) <= set(pool) for row, pool in zip(got, first)):
-        return verdict(False, "", f"some rows are not among the first stage's top {n_candidates}: the second "
-                       "stage may only re-order the candidates, never fetch new items")
-    return verdict(False, "", "the candidates are right but the order is not: use np.take_along_axis(candidates, "
-                   "order, axis=1) with order = np.argsort(-rescore(candidates), axis=1)[:, :k]")
+def _recall_mistake(value: float, ranked: list[str], grades: dict[str, int], k: int) -> str:
+    """Name the other metric that ``value`` is."""
+    found = sum(grades.get(item, 0) > 0 for item in ranked[:k])
+    others = {"HitRate@k (is any relevant item in the top k?)": float(found > 0),
+              "Precision@k (you divided by k)": found / k}
+    for name, other in others.items():
+        if np.isclose(value, other, atol=1e-6):
+            return f"that is {name}; Recall@k divides the relevant items found by all the query's relevant items"
+    return "count the relevant items (grade >= 1) among the first k and divide by the number of relevant items"
+
+
+def check_recall_at_k(my_recall: MetricFn) -> bool:
+    """08, exercise 2: ``my_recall(ranked, grades, k)`` is one query's Recall@k: relevant items (grade >= 1) in the
+    top k, divided by all the query's relevant items."""
+    for ranked, grades, k in RECALL_CASES:
+        value, problem = _one_query_value(my_recall, ranked, grades, k)
+        if value is None:
+            return verdict(False, "", problem)
+        want = recall_at_k([ranked], [grades], k)
+        if not np.isclose(value, want, atol=1e-6):
+            return verdict(False, "", f"ranked={ranked}, grades={grades}, k={k}: expected {want:.4f}, got "
+                           f"{value:.4f}. {_recall_mistake(value, ranked, grades, k)}")
+    return verdict(True, "Recall@k matches mmlab.metrics, and differs from hit rate and precision", "")

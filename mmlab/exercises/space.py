@@ -1,4 +1,4 @@
-"""Checks for the exercises of notebook 09 (embedding space)."""
+"""Checks for the exercises of notebook 10 (embedding space)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def _clouds(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_modality_gap(gap: Callable[[np.ndarray, np.ndarray], float]) -> bool:
-    """09, exercise 1: ``gap(a, b)`` is the distance between the centroids of the unit-normalised rows."""
+    """10, exercise 1: ``gap(a, b)`` is the distance between the centroids of the unit-normalised rows."""
     a, b = _clouds()
     want = modality_gap(a, b)
     ok, got = attempt(gap, a.copy(), b.copy())
@@ -42,7 +42,7 @@ def check_modality_gap(gap: Callable[[np.ndarray, np.ndarray], float]) -> bool:
 
 
 def check_close_gap(close: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]) -> bool:
-    """09, exercise 2: ``close(a, b)`` centres each modality on its own centroid and renormalises the rows."""
+    """10, exercise 2: ``close(a, b)`` centres each modality on its own centroid and renormalises the rows."""
     a, b = _clouds(1)
     ok, got = attempt(close, a.copy(), b.copy())
     if not ok:

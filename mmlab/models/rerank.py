@@ -1,6 +1,6 @@
-"""The models of notebook 08 · Retrieval and metrics: how a search is run, and how it is judged.
+"""The models of notebook 09 · The search system: hybrid search, re-ranking, approximate search and a vector database.
 
-Written, explained and trained in notebooks/08_retrieval_and_metrics.ipynb. Generated from that notebook's cells marked ``#@save``
+Written, explained and trained in notebooks/09_search_system.ipynb. Generated from that notebook's cells marked ``#@save``
 (``python -m tools.saved_cells``): edit the notebook, not this file.
 """
 
