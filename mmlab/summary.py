@@ -2,7 +2,7 @@
 quality metric the earlier notebooks recorded.
 
     table = target_table({"text.en.ndcg10": 0.93, ...}, {"text.en.ndcg10": ("BM25", 0.90), ...})
-    earlier = earlier_metrics(metrics_folder(METRICS_PATH, FAST), exclude="08_retrieval_metrics")
+    earlier = earlier_metrics(metrics_folder(METRICS_PATH, FAST), before="08_retrieval_metrics")
 
 A target is an absolute floor (NDCG@10 >= 0.85) or relative to another measured number (voice >= 0.9 x the same
 queries typed). A target whose number was not measured is listed as "not measured", never as met.
@@ -67,10 +67,11 @@ def metrics_folder(metrics_path: str | Path | None, fast: bool) -> Path:
     return BUILD_DIR / "metrics" / ("fast" if fast else "full")
 
 
-def earlier_metrics(folder: str | Path, exclude: str = "") -> pd.DataFrame:
+def earlier_metrics(folder: str | Path, before: str = "") -> pd.DataFrame:
     """Every numeric quality metric (NDCG, hit rate, recall, accuracy, R^2, ...) in the runner's per-notebook
-    files ``folder/NN_name.json`` (except notebook ``exclude``): columns notebook, metric, value."""
-    files = sorted(p for p in Path(folder).glob("[0-9][0-9]_*.json") if p.stem != exclude)
+    files ``folder/NN_name.json`` of the notebooks that come before notebook ``before`` (all when empty): columns
+    notebook, metric, value."""
+    files = sorted(p for p in Path(folder).glob("[0-9][0-9]_*.json") if not before or p.stem < before)
     if not files:
         raise FileNotFoundError(f"no metrics of earlier notebooks in {folder}: run them first with "
                                 "`python -m tools.run` (or `make run`), which writes build/metrics/<mode>/NN_name.json")

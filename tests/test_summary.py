@@ -25,8 +25,9 @@ def test_relative_target_without_its_reference_is_not_measured():
 def test_earlier_metrics_keeps_quality_numbers(tmp_path):
     (tmp_path / "03_text.json").write_text(json.dumps({"notebook": "03_text", "metrics": {
         "text.mean.test.ndcg10_en": 0.93, "text.vocab.word": 2323, "image.best": "effnet", "exercises.passed": 2}}))
-    (tmp_path / "08_me.json").write_text(json.dumps({"notebook": "08_me", "metrics": {"x.ndcg10": 0.1}}))
-    table = earlier_metrics(tmp_path, exclude="08_me")
+    for later in ["08_me", "09_next"]:  # the notebook itself and a later one, from an earlier run of the workbook
+        (tmp_path / f"{later}.json").write_text(json.dumps({"notebook": later, "metrics": {"x.ndcg10": 0.1}}))
+    table = earlier_metrics(tmp_path, before="08_me")
     assert table.to_dict("records") == [{"notebook": "03_text", "metric": "text.mean.test.ndcg10_en", "value": 0.93}]
 
 
