@@ -20,6 +20,9 @@ from torch import Tensor
 
 from mmlab.data.catalog import Catalog
 from mmlab.engine.inputs import BACKENDS, Filters, check_lang, check_text, photo_tensor
+from mmlab.engine.modifiers import matching_skus, parse_modifier
+from mmlab.engine.signals import SIGNALS, photo_signals, product_spaces, text_signals, weighted_score
+from mmlab.engine.weights import validation_weights
 from mmlab.engine.upstream import Encoders, modality_parts, ratings, upstream_encoders
 from mmlab.encoders import audio, image, text, voice
 from mmlab.models.fusion import TowerConfig, TwoTower
@@ -33,7 +36,8 @@ class SearchEngine:
     """One index over the fused SKU vectors and a search entry point per query kind."""
 
     def __init__(self, catalog: Catalog, model: TwoTower, products: Products, encoders: Encoders,
-                 backend: str = "memory", milvus_uri: str | None = None) -> None:
+                 backend: str = "memory", milvus_uri: str | None = None,
+                 weights: dict[str, dict[str, float]] | None = None) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
         self.catalog, self.model, self.encoders, self.backend = catalog, model.eval(), encoders, backend
@@ -47,6 +51,9 @@ class SearchEngine:
                                    "price": skus.price.to_numpy(),
                                    "rating": ratings(catalog).loc[self.sku_ids].round(1).to_numpy()})
         self.milvus = self._milvus_index(milvus_uri) if backend == "milvus" else None
+        self.spaces = product_spaces(catalog, encoders.text, encoders.image, encoders.cnn)
+        # how much each signal counts per kind; the fused index alone until weights are chosen on validation
+        self.weights = weights or {kind: {"index": 1.0} for kind in QUERY_KINDS}
 
     def _milvus_index(self, uri: str | None) -> ProductIndex:
         """The fused vectors and cards in a Milvus FLAT index, named by a digest of both (reused when present)."""
@@ -61,8 +68,9 @@ class SearchEngine:
     @classmethod
     def from_zoo(cls, catalog: Catalog, products: Products | None = None, queries: Queries | None = None,
                  config: TowerConfig | None = None, seed: int = 0, backend: str = "memory",
-                 milvus_uri: str | None = None) -> SearchEngine:
-        """The engine over notebook 06's weighted-sum tower (trained first if the zoo does not have it).
+                 milvus_uri: str | None = None, fit: bool = True) -> SearchEngine:
+        """The engine over notebook 06's weighted-sum tower (trained first if the zoo does not have it), each kind's
+        signals weighted as chosen on the validation queries (``fit=False``: the fused index alone).
 
         ``products`` and ``queries`` are :func:`mmlab.towerdata.load_tower_inputs`'s (loaded here if not given).
         ``backend="milvus"`` keeps the index in Milvus (:mod:`mmlab.vectordb`: Milvus Lite unless ``milvus_uri``
@@ -71,7 +79,17 @@ class SearchEngine:
         products = product_features(catalog, seed) if products is None else products
         queries = query_features(catalog, seed) if queries is None else queries
         model, _ = trained_tower(catalog, products, queries, config or TowerConfig(), seed)
-        return cls(catalog, model, products, upstream_encoders(catalog, seed), backend, milvus_uri)
+        engine = cls(catalog, model, products, upstream_encoders(catalog, seed), backend, milvus_uri)
+        return engine if not fit else engine.with_weights(validation_weights(engine))
+
+    def with_weights(self, weights: dict[str, dict[str, float]]) -> SearchEngine:
+        """This engine, scoring each query kind by the given signal weights (``{kind: {signal: weight}}``)."""
+        unknown = {kind: set(w) - set(SIGNALS[kind]) for kind, w in weights.items() if set(w) - set(SIGNALS[kind])}
+        if set(weights) - set(SIGNALS) or unknown:
+            raise ValueError(f"weights name unknown kinds or signals ({unknown or set(weights) - set(SIGNALS)}); "
+                             f"the signals of each kind: {SIGNALS}")
+        self.weights = self.weights | weights
+        return self
 
     # -- query vectors ---------------------------------------------------------------------------------
 
@@ -107,28 +125,78 @@ class SearchEngine:
     def composed_vector(self, photo: Image.Image, modifier: str) -> Tensor:
         return self._tower("composed", photo=self._photo(photo), words=self._words(check_text(modifier, "modifier")))
 
+    # -- evidence ------------------------------------------------------------------------------------
+
+    def evidence(self, kind: str, query: Any) -> tuple[Tensor, dict[str, Tensor], dict[str, str]]:
+        """For a raw query of ``kind``: its unit tower vector, its signals (:mod:`mmlab.engine.signals`) and what
+        the engine read from it (the transcript a spoken query was heard as)."""
+        if kind == "text":
+            words = check_text(query, "query text")
+            vector = self._words(words)
+            return self._text_evidence("text", words, vector, {})
+        if kind == "voice":
+            heard = self.transcribe(*query) if isinstance(query, tuple) else self.transcribe(query, audio.SAMPLE_RATE)
+            vector = torch.as_tensor(voice.transcripts_to_vectors(self.encoders.text, [heard]))
+            return self._text_evidence("voice", heard, vector, {"heard": heard})
+        if kind in ("image", "composed"):
+            photo, modifier = (query, None) if kind == "image" else query
+            return self._photo_evidence(photo, None if modifier is None else check_text(modifier, "modifier"))
+        raise ValueError(f"unknown query kind {kind!r}; choose one of {QUERY_KINDS}")
+
+    def _text_evidence(self, kind: str, words: str, vector: Tensor, read: dict[str, str]
+                       ) -> tuple[Tensor, dict[str, Tensor], dict[str, str]]:
+        query = self._tower(kind, words=vector)
+        return query, text_signals(self.spaces, words, vector[0], self.index @ query), read
+
+    def _photo_evidence(self, photo: Image.Image, modifier: str | None
+                        ) -> tuple[Tensor, dict[str, Tensor], dict[str, str]]:
+        pixels = photo_tensor(photo)
+        with torch.no_grad():
+            frozen = self.encoders.image.backbone.features(pixels)              # (1, 1280)
+            head = self.encoders.image.from_features(frozen)                    # (1, dim)
+            cnn = self.encoders.cnn(pixels)
+        if modifier is None:
+            query = self._tower("image", photo=head)
+        else:
+            query = self._tower("composed", photo=head, words=self._words(modifier))
+        signals = photo_signals(self.spaces, head[0], frozen[0], cnn[0], self.index @ query)
+        if modifier is not None:
+            source = int(signals["photo space"].argmax())  # the product the photo shows, as the photo space sees it
+            wanted = parse_modifier(modifier, self.spaces.attributes.colour)
+            signals["modifier"] = torch.from_numpy(matching_skus(self.spaces.attributes, source, wanted)).float()
+        return query, signals, {}
+
     # -- search --------------------------------------------------------------------------------------
 
-    def search_vector(self, query: Tensor, k: int = 10, lang: str = "en", filters: Filters | None = None
-                      ) -> pd.DataFrame:
-        """The top-k SKUs for a unit query vector: cards, score and one contribution column per modality.
+    def search(self, kind: str, query: Any, lang: str = "en", k: int = 10, filters: Filters | None = None
+               ) -> pd.DataFrame:
+        """The top-k SKUs for a raw query: "text" (str), "image" (photo), "voice" (wave at 16 kHz, or (wave, sr)),
+        "composed" ((photo, str)). Cards in ``lang``, the score and what each signal (and, within the fused index,
+        each product modality) added to it: the contribution columns add up to ``score``.
 
-        With ``filters`` only the SKUs that pass them are ranked (fewer than ``k`` rows when fewer pass). The rows
-        come from the engine's backend; the score and contribution columns are computed here, so they add up.
+        With ``filters`` only the SKUs that pass them are ranked (fewer than ``k`` rows when fewer pass).
         """
         check_k(k, len(self.sku_ids))
+        query_vector, signals, read = self.evidence(kind, query)
+        weights = self.weights[kind]
         with torch.no_grad():
-            scores = self.index @ query
-            top = self._top_rows(scores, query, k, filters)
-            contributions = (self.parts[top] @ query).numpy()
+            scores = weighted_score(signals, weights)
+            top = self._top_rows(scores, query_vector, k, filters, weights)
+            parts = weights.get("index", 0.0) * (self.parts[top] @ query_vector).numpy()
+        columns = {m: parts[:, i] for i, m in enumerate(self.model.config.modalities)}
+        columns |= {name: weight * signals[name][top].numpy() for name, weight in weights.items() if name != "index"}
         cards = self.cards.iloc[top.numpy()].reset_index(drop=True)
         table = cards[["sku_id", f"title_{check_lang(lang)}", "department", "colour", "price", "rating"]]
         table = table.rename(columns={f"title_{lang}": "title"}).assign(score=scores[top].numpy())
-        return pd.concat([table, pd.DataFrame(contributions, columns=list(self.model.config.modalities))], axis=1)
+        results = pd.concat([table, pd.DataFrame(columns)], axis=1)
+        results.attrs.update(read | {"contributions": list(columns)})
+        return results
 
-    def _top_rows(self, scores: Tensor, query: Tensor, k: int, filters: Filters | None) -> Tensor:
-        """Rows of the best ``k`` SKUs that pass ``filters``, best first, from the in-process index or Milvus."""
-        if self.milvus is not None:
+    def _top_rows(self, scores: Tensor, query: Tensor, k: int, filters: Filters | None,
+                  weights: dict[str, float]) -> Tensor:
+        """Rows of the best ``k`` SKUs that pass ``filters``, best first, from the in-process index or Milvus
+        (Milvus holds the fused index only: it ranks when the fused index is the whole score)."""
+        if self.milvus is not None and weights == {"index": 1.0}:
             where = "" if filters is None else filters.expression(self.cards)
             rows = self.milvus.search(query[None], k, where=where)[1][0]
             return torch.from_numpy(rows[rows >= 0])
@@ -140,40 +208,23 @@ class SearchEngine:
     def search_text(self, query: str, lang: str = "en", k: int = 10, filters: Filters | None = None
                     ) -> pd.DataFrame:
         """A typed query in English or Chinese; titles are shown in ``lang``."""
-        return self.search_vector(self.text_vector(query), k, check_lang(lang), filters)
+        return self.search("text", query, lang, k, filters)
 
     def search_photo(self, photo: Image.Image, lang: str = "en", k: int = 10, filters: Filters | None = None
                      ) -> pd.DataFrame:
         """A shopper's photo (PIL image of any size)."""
-        return self.search_vector(self.photo_vector(photo), k, check_lang(lang), filters)
+        return self.search("image", photo, lang, k, filters)
 
     def search_voice(self, wave: np.ndarray, sr: int = audio.SAMPLE_RATE, lang: str = "en", k: int = 10,
                      filters: Filters | None = None) -> pd.DataFrame:
         """A spoken query: a mono float waveform at 16 kHz (resample first otherwise); ``attrs["heard"]`` of the
         table is the transcript that was searched."""
-        heard = self.transcribe(wave, sr)
-        results = self.search_vector(self.voice_vector(heard), k, check_lang(lang), filters)
-        results.attrs["heard"] = heard
-        return results
+        return self.search("voice", (wave, sr), lang, k, filters)
 
     def search_composed(self, photo: Image.Image, modifier: str, lang: str = "en", k: int = 10,
                         filters: Filters | None = None) -> pd.DataFrame:
         """A photo plus a modifier text ("in blue", "换成红色", "cheaper")."""
-        return self.search_vector(self.composed_vector(photo, modifier), k, check_lang(lang), filters)
-
-    def search(self, kind: str, query: Any, lang: str = "en", k: int = 10, filters: Filters | None = None
-               ) -> pd.DataFrame:
-        """Dispatch on ``kind``: "text" (str), "image" (photo), "voice" (wave at 16 kHz), "composed" ((photo, str));
-        titles in ``lang``."""
-        if kind == "text":
-            return self.search_text(query, lang, k, filters)
-        if kind == "image":
-            return self.search_photo(query, lang, k, filters)
-        if kind == "voice":
-            return self.search_voice(query, lang=lang, k=k, filters=filters)
-        if kind == "composed":
-            return self.search_composed(*query, lang=lang, k=k, filters=filters)
-        raise ValueError(f"unknown query kind {kind!r}; choose one of {QUERY_KINDS}")
+        return self.search("composed", (photo, modifier), lang, k, filters)
 
     def grid(self, results: pd.DataFrame, ncols: int = 5) -> Figure:
         """The results as an image grid: photo, title (in the table's language), price, rating and score."""

@@ -18,22 +18,12 @@ import pandas as pd
 from mmlab.capstone import KINDS, System
 from mmlab.data.catalog import Catalog
 from mmlab.encoders import image, text, voice
+from mmlab.engine.inputs import raw_query
 from mmlab.engine.search import SearchEngine
 from mmlab.hybrid import hybrid_ranker
 from mmlab.retrieval import rank_ids
 
 K = 10
-
-
-def raw_query(catalog: Catalog, row: Any) -> Any:
-    """The raw input a shopper would send for a catalog query: text, photo, waveform or (photo, modifier)."""
-    if row.modality == "text":
-        return row.text
-    if row.modality == "image":
-        return catalog.query_image(row.query_id)
-    if row.modality == "voice":
-        return catalog.query_audio(row.query_id)
-    return catalog.query_image(row.query_id), row.text
 
 
 def engine_system(engine: SearchEngine, name: str = "engine") -> System:

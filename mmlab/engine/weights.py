@@ -7,15 +7,22 @@ kept (the first in grid order on a tie). The test queries are never looked at.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from mmlab.config import cache_dir
+from mmlab.engine.inputs import raw_query
+from mmlab.engine.modifiers import matching_skus, parse_modifier
+from mmlab.engine.signals import SIGNALS, photo_signals, text_signals, weighted_score
 from mmlab.metrics import ndcg_per_query
-from mmlab.engine.signals import weighted_score
+from mmlab.zoo import code_fingerprint
 
 
 def simplex(n: int, step: float = 0.1) -> list[tuple[float, ...]]:
@@ -45,3 +52,40 @@ def fit_weights(signals: dict[str, Tensor], relevance: Sequence[dict[str, int]],
         if value > best + 1e-12:
             best, best_weights = value, weights
     return best_weights, best
+
+
+def validation_signals(engine: Any, kind: str) -> tuple[dict[str, Tensor], list[dict[str, int]]]:
+    """Every signal of the validation queries of ``kind`` (through the engine's doors) and their relevance."""
+    queries = engine.catalog.queries
+    rows = queries[(queries.split == "val") & (queries.modality == kind)]
+    evidence = [engine.evidence(kind, raw_query(engine.catalog, row))[1] for row in rows.itertuples()]
+    relevance = engine.catalog.relevance(rows.query_id)
+    return {name: torch.stack([e[name] for e in evidence]) for name in evidence[0]}, [relevance[q] for q in
+                                                                                       rows.query_id]
+
+
+def validation_weights(engine: Any, step: float = 0.1) -> dict[str, dict[str, float]]:
+    """Each query kind's signal weights, chosen on its validation queries (cached; kinds without any keep the
+    fused index alone)."""
+    path = cache_dir() / "engine" / f"weights-{_key(engine, step)}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    weights = {}
+    for kind in SIGNALS:
+        if ((engine.catalog.queries.split == "val") & (engine.catalog.queries.modality == kind)).sum() >= 2:
+            signals, relevance = validation_signals(engine, kind)
+            weights[kind] = fit_weights(signals, relevance, engine.sku_ids, step)[0]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(weights, indent=1))
+    return weights
+
+
+def _key(engine: Any, step: float) -> str:
+    """What the weights depend on: the catalog, every product vector, the signal and fitting code, the step."""
+    digest = hashlib.sha256(f"{engine.catalog.fingerprint()} {step}".encode())
+    spaces = engine.spaces
+    for tensor in (engine.index, spaces.text, spaces.photo, spaces.frozen, spaces.cnn):
+        digest.update(tensor.numpy().tobytes())
+    digest.update(code_fingerprint(type(engine), fit_weights, validation_signals, text_signals, photo_signals,
+                                   parse_modifier, matching_skus).encode())
+    return digest.hexdigest()[:16]
