@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from matplotlib import colormaps
 from matplotlib.axes import Axes
 from torch import Tensor
 
@@ -116,11 +117,21 @@ def umap_2d(vectors: np.ndarray, seed: int = 0, n_neighbors: int = 15) -> np.nda
     return reducer.fit_transform(vectors)
 
 
+def category_colours(n: int) -> list[tuple[float, float, float]]:
+    """``n`` distinct colours: tab20's ten strong hues first, then their light twins; past 20, evenly spaced hues."""
+    if n <= 20:
+        tab20 = colormaps["tab20"].colors
+        strong_then_light = tab20[0::2] + tab20[1::2]
+        return list(strong_then_light[:n])
+    return [colormaps["hsv"](i / n)[:3] for i in range(n)]
+
+
 def scatter(ax: Axes, coords: np.ndarray, labels: pd.Series, title: str) -> None:
     """A scatter of ``coords`` (n, 2) coloured by ``labels`` (one colour per category, legend in order)."""
-    for i, value in enumerate(sorted(labels.unique())):
+    values = sorted(labels.unique())
+    for value, colour in zip(values, category_colours(len(values))):
         where = (labels == value).to_numpy()
-        ax.scatter(*coords[where].T, s=6, alpha=0.6, color=f"C{i % 10}", label=value, linewidths=0)
+        ax.scatter(*coords[where].T, s=6, alpha=0.6, color=colour, label=value, linewidths=0)
     ax.set(title=title, xticks=[], yticks=[])
 
 

@@ -2,7 +2,7 @@
 
 Frame: title; sections "Learning objectives", "Prerequisites", "Estimated run time" (FAST and full);
 a ``parameters``-tagged cell assigning literal FAST, SEED and METRICS_PATH; at least two "Exercise"
-sections; a "Quiz" with answers folded in <details>; a "Summary"; a last code cell that records metrics.
+sections; a "Quiz" with answers folded in <details>; a "Summary"; a last code cell that records metrics in one call.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import nbformat
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+MAX_RECORDING_LINES = 12  # the last cell records with one record_all call, not a page of name munging
 SECTIONS = ["learning objectives", "prerequisites", "estimated run time", "quiz", "summary"]
 
 
@@ -88,6 +89,9 @@ def test_parameters_cell(nb: nbformat.NotebookNode) -> None:
         "commit the parameters cell with FAST = True and METRICS_PATH = None"
 
 
-def test_last_code_cell_records_metrics(nb: nbformat.NotebookNode) -> None:
+def test_last_code_cell_records_metrics_in_one_short_call(nb: nbformat.NotebookNode) -> None:
     last = code_cells(nb)[-1].source
-    assert ".record(" in last, "the last code cell must record the key metrics with recorder.record(name, value)"
+    assert last.count(".record_all(") == 1 and ".record(" not in last, \
+        "the last code cell must record the key metrics in one call: recorder.record_all({...})"
+    assert len(last.splitlines()) <= MAX_RECORDING_LINES, \
+        f"the recording cell has {len(last.splitlines())} lines: build the recorded tables where they are made"

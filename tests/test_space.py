@@ -9,7 +9,7 @@ import torch
 from helpers import two_tower
 from mmlab.data.catalog import load_catalog
 from mmlab.models.fusion import TowerConfig
-from mmlab.space import SOURCES, failure_reason, joint_points, modality_gap, scatter, umap_2d
+from mmlab.space import SOURCES, category_colours, failure_reason, joint_points, modality_gap, scatter, umap_2d
 from mmlab.towerdata import Products, Queries
 
 
@@ -88,6 +88,19 @@ def test_umap_is_seeded_and_scatter_draws_a_legend():
     plt.close(fig)
     with pytest.raises(ValueError, match="more points"):
         umap_2d(x[:5])
+
+
+def test_every_category_gets_its_own_colour():
+    for n in (5, 12, 20, 27):
+        colours = category_colours(n)
+        assert len(colours) == n and len(set(colours)) == n
+    assert category_colours(2)[0] != category_colours(2)[1]
+    fig, ax = plt.subplots()
+    labels = pd.Series([f"department {i}" for i in range(12)] * 3)
+    scatter(ax, np.random.default_rng(0).normal(size=(36, 2)), labels, "twelve departments")
+    drawn = [tuple(collection.get_facecolor()[0][:3]) for collection in ax.collections]
+    assert len(set(drawn)) == 12
+    plt.close(fig)
 
 
 def test_failure_reasons(tower_inputs):
