@@ -21,7 +21,8 @@ from torch import Tensor
 from mmlab.data.catalog import Catalog
 from mmlab.engine.inputs import BACKENDS, Filters, check_lang, check_text, photo_tensor
 from mmlab.engine.modifiers import matching_skus, parse_modifier
-from mmlab.engine.signals import SIGNALS, photo_signals, product_spaces, text_signals, weighted_score
+from mmlab.engine.signals import (SIGNALS, ProductSpaces, photo_signals, product_spaces, text_signals,
+                                  weighted_score)
 from mmlab.engine.weights import validation_weights
 from mmlab.engine.upstream import Encoders, modality_parts, ratings, upstream_encoders
 from mmlab.encoders import audio, image, text, voice
@@ -36,8 +37,7 @@ class SearchEngine:
     """One index over the fused SKU vectors and a search entry point per query kind."""
 
     def __init__(self, catalog: Catalog, model: TwoTower, products: Products, encoders: Encoders,
-                 backend: str = "memory", milvus_uri: str | None = None,
-                 weights: dict[str, dict[str, float]] | None = None) -> None:
+                 backend: str = "memory", milvus_uri: str | None = None, spaces: ProductSpaces | None = None) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
         self.catalog, self.model, self.encoders, self.backend = catalog, model.eval(), encoders, backend
@@ -51,9 +51,9 @@ class SearchEngine:
                                    "price": skus.price.to_numpy(),
                                    "rating": ratings(catalog).loc[self.sku_ids].round(1).to_numpy()})
         self.milvus = self._milvus_index(milvus_uri) if backend == "milvus" else None
-        self.spaces = product_spaces(catalog, encoders.text, encoders.image, encoders.cnn)
+        self.spaces = spaces  # the specialised spaces beside the fused index (None: the fused index alone)
         # how much each signal counts per kind; the fused index alone until weights are chosen on validation
-        self.weights = weights or {kind: {"index": 1.0} for kind in QUERY_KINDS}
+        self.weights = {kind: {"index": 1.0} for kind in QUERY_KINDS}
 
     def _milvus_index(self, uri: str | None) -> ProductIndex:
         """The fused vectors and cards in a Milvus FLAT index, named by a digest of both (reused when present)."""
@@ -79,7 +79,9 @@ class SearchEngine:
         products = product_features(catalog, seed) if products is None else products
         queries = query_features(catalog, seed) if queries is None else queries
         model, _ = trained_tower(catalog, products, queries, config or TowerConfig(), seed)
-        engine = cls(catalog, model, products, upstream_encoders(catalog, seed), backend, milvus_uri)
+        encoders = upstream_encoders(catalog, seed)
+        spaces = product_spaces(catalog, encoders.text, encoders.image, encoders.cnn)
+        engine = cls(catalog, model, products, encoders, backend, milvus_uri, spaces)
         return engine if not fit else engine.with_weights(validation_weights(engine))
 
     def with_weights(self, weights: dict[str, dict[str, float]]) -> SearchEngine:
@@ -88,6 +90,9 @@ class SearchEngine:
         if set(weights) - set(SIGNALS) or unknown:
             raise ValueError(f"weights name unknown kinds or signals ({unknown or set(weights) - set(SIGNALS)}); "
                              f"the signals of each kind: {SIGNALS}")
+        if self.spaces is None and any(set(w) != {"index"} for w in weights.values()):
+            raise ValueError("this engine has only the fused index (spaces=None); weight the index alone, or build "
+                             "it with SearchEngine.from_zoo, which adds the specialised spaces")
         self.weights = self.weights | weights
         return self
 
@@ -146,10 +151,17 @@ class SearchEngine:
     def _text_evidence(self, kind: str, words: str, vector: Tensor, read: dict[str, str]
                        ) -> tuple[Tensor, dict[str, Tensor], dict[str, str]]:
         query = self._tower(kind, words=vector)
+        if self.spaces is None:
+            return query, {"index": self.index @ query}, read
         return query, text_signals(self.spaces, words, vector[0], self.index @ query), read
 
     def _photo_evidence(self, photo: Image.Image, modifier: str | None
                         ) -> tuple[Tensor, dict[str, Tensor], dict[str, str]]:
+        if self.spaces is None:
+            head = self._photo(photo)
+            query = self._tower("image", photo=head) if modifier is None else \
+                self._tower("composed", photo=head, words=self._words(modifier))
+            return query, {"index": self.index @ query}, {}
         pixels = photo_tensor(photo)
         with torch.no_grad():
             frozen = self.encoders.image.backbone.features(pixels)              # (1, 1280)
@@ -176,13 +188,23 @@ class SearchEngine:
 
         With ``filters`` only the SKUs that pass them are ranked (fewer than ``k`` rows when fewer pass).
         """
-        check_k(k, len(self.sku_ids))
         query_vector, signals, read = self.evidence(kind, query)
-        weights = self.weights[kind]
+        return self._results(query_vector, signals, self.weights[kind], read, k, lang, filters)
+
+    def search_vector(self, query: Tensor, k: int = 10, lang: str = "en", filters: Filters | None = None
+                      ) -> pd.DataFrame:
+        """The top-k SKUs of the fused index alone for a unit query vector (as :meth:`search`, one signal)."""
+        with torch.no_grad():
+            return self._results(query, {"index": self.index @ query}, {"index": 1.0}, {}, k, lang, filters)
+
+    def _results(self, query: Tensor, signals: dict[str, Tensor], weights: dict[str, float], read: dict[str, str],
+                 k: int, lang: str, filters: Filters | None) -> pd.DataFrame:
+        """The results table: cards, the weighted score and its contribution columns (they add up to it)."""
+        check_k(k, len(self.sku_ids))
         with torch.no_grad():
             scores = weighted_score(signals, weights)
-            top = self._top_rows(scores, query_vector, k, filters, weights)
-            parts = weights.get("index", 0.0) * (self.parts[top] @ query_vector).numpy()
+            top = self._top_rows(scores, query, k, filters, weights)
+            parts = weights.get("index", 0.0) * (self.parts[top] @ query).numpy()
         columns = {m: parts[:, i] for i, m in enumerate(self.model.config.modalities)}
         columns |= {name: weight * signals[name][top].numpy() for name, weight in weights.items() if name != "index"}
         cards = self.cards.iloc[top.numpy()].reset_index(drop=True)

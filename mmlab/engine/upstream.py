@@ -25,7 +25,7 @@ class Encoders:
     text: text.TextEncoder
     image: image.EfficientNetWithHead
     hear: Callable[[Sequence[np.ndarray]], list[str]]  # 16 kHz clips -> transcripts ("" when nothing was heard)
-    cnn: torch.nn.Module  # notebook 02's small CNN: one more view of a photo
+    cnn: torch.nn.Module | None = None  # notebook 02's small CNN: one more view of a photo
 
 
 def cannot_hear(clips: Sequence[np.ndarray]) -> list[str]:
