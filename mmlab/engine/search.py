@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from matplotlib.figure import Figure
 from PIL import Image
 from torch import Tensor
@@ -21,8 +22,8 @@ from torch import Tensor
 from mmlab.data.catalog import Catalog
 from mmlab.engine.inputs import BACKENDS, Filters, check_lang, check_text, photo_tensor
 from mmlab.engine.modifiers import matching_skus, parse_modifier
-from mmlab.engine.signals import (SIGNALS, ProductSpaces, photo_signals, product_spaces, text_signals,
-                                  weighted_score)
+from mmlab.engine.signals import (SIGNALS, Evidence, ProductSpaces, bm25_signal, product_spaces, product_vectors,
+                                  signals_of, stacked, stacked_query, weighted_score)
 from mmlab.engine.weights import validation_weights
 from mmlab.engine.upstream import Encoders, modality_parts, ratings, upstream_encoders
 from mmlab.encoders import audio, image, text, voice
@@ -32,6 +33,8 @@ from mmlab.towerdata import QUERY_KINDS, Products, Queries, product_features, qu
 from mmlab.twotower import trained_tower
 from mmlab.vectordb import ProductIndex
 from mmlab.viz import image_grid
+
+CANDIDATES = 100  # with Milvus: extra candidates per signal, re-scored here
 
 class SearchEngine:
     """One index over the fused SKU vectors and a search entry point per query kind."""
@@ -50,20 +53,22 @@ class SearchEngine:
                                    "colour": skus.colour.to_numpy(), "brand": skus.brand.to_numpy(),
                                    "price": skus.price.to_numpy(),
                                    "rating": ratings(catalog).loc[self.sku_ids].round(1).to_numpy()})
-        self.milvus = self._milvus_index(milvus_uri) if backend == "milvus" else None
         self.spaces = spaces  # the specialised spaces beside the fused index (None: the fused index alone)
+        self.products = product_vectors(self.index, spaces)  # each dense signal's product vectors
+        self.milvus = self._milvus_index(milvus_uri) if backend == "milvus" else None
         # how much each signal counts per kind; the fused index alone until weights are chosen on validation
         self.weights = {kind: {"index": 1.0} for kind in QUERY_KINDS}
 
     def _milvus_index(self, uri: str | None) -> ProductIndex:
         """The fused vectors and cards in a Milvus FLAT index, named by a digest of both (reused when present)."""
-        digest = hashlib.sha256(self.index.numpy().tobytes())
+        vectors = stacked(self.products)
+        digest = hashlib.sha256(vectors.numpy().tobytes())
         digest.update(pd.util.hash_pandas_object(self.cards, index=False).to_numpy().tobytes())
         name = f"mmlab_products_{digest.hexdigest()[:16]}"
         try:
-            return ProductIndex.open(name, uri, dim=self.index.shape[1])
+            return ProductIndex.open(name, uri, dim=vectors.shape[1])
         except LookupError:
-            return ProductIndex.create(name, self.index, self.cards, metric="dot", index_type="FLAT", uri=uri)
+            return ProductIndex.create(name, vectors, self.cards, metric="dot", index_type="FLAT", uri=uri)
 
     @classmethod
     def from_zoo(cls, catalog: Catalog, products: Products | None = None, queries: Queries | None = None,
@@ -132,13 +137,11 @@ class SearchEngine:
 
     # -- evidence ------------------------------------------------------------------------------------
 
-    def evidence(self, kind: str, query: Any) -> tuple[Tensor, dict[str, Tensor], dict[str, str]]:
-        """For a raw query of ``kind``: its unit tower vector, its signals (:mod:`mmlab.engine.signals`) and what
-        the engine read from it (the transcript a spoken query was heard as)."""
+    def evidence(self, kind: str, query: Any) -> Evidence:
+        """What the engine takes from a raw query of ``kind`` (:class:`~mmlab.engine.signals.Evidence`)."""
         if kind == "text":
             words = check_text(query, "query text")
-            vector = self._words(words)
-            return self._text_evidence("text", words, vector, {})
+            return self._text_evidence("text", words, self._words(words), {})
         if kind == "voice":
             heard = self.transcribe(*query) if isinstance(query, tuple) else self.transcribe(query, audio.SAMPLE_RATE)
             vector = torch.as_tensor(voice.transcripts_to_vectors(self.encoders.text, [heard]))
@@ -148,35 +151,38 @@ class SearchEngine:
             return self._photo_evidence(photo, None if modifier is None else check_text(modifier, "modifier"))
         raise ValueError(f"unknown query kind {kind!r}; choose one of {QUERY_KINDS}")
 
-    def _text_evidence(self, kind: str, words: str, vector: Tensor, read: dict[str, str]
-                       ) -> tuple[Tensor, dict[str, Tensor], dict[str, str]]:
-        query = self._tower(kind, words=vector)
-        if self.spaces is None:
-            return query, {"index": self.index @ query}, read
-        return query, text_signals(self.spaces, words, vector[0], self.index @ query), read
+    def signals(self, evidence: Evidence) -> dict[str, Tensor]:
+        """Every signal of a query's evidence, one score per product each."""
+        return signals_of(evidence, self.products)
 
-    def _photo_evidence(self, photo: Image.Image, modifier: str | None
-                        ) -> tuple[Tensor, dict[str, Tensor], dict[str, str]]:
+    def _text_evidence(self, kind: str, words: str, vector: Tensor, read: dict[str, str]) -> Evidence:
+        index = {"index": self._tower(kind, words=vector)}
+        if self.spaces is None:
+            return Evidence(index, {}, read)
+        return Evidence(index | {"text space": F.normalize(vector[0], dim=0)},
+                        {"BM25": bm25_signal(self.spaces, words)}, read)
+
+    def _photo_evidence(self, photo: Image.Image, modifier: str | None) -> Evidence:
         if self.spaces is None:
             head = self._photo(photo)
-            query = self._tower("image", photo=head) if modifier is None else \
-                self._tower("composed", photo=head, words=self._words(modifier))
-            return query, {"index": self.index @ query}, {}
-        pixels = photo_tensor(photo)
-        with torch.no_grad():
-            frozen = self.encoders.image.backbone.features(pixels)              # (1, 1280)
-            head = self.encoders.image.from_features(frozen)                    # (1, dim)
-            cnn = self.encoders.cnn(pixels)
-        if modifier is None:
-            query = self._tower("image", photo=head)
         else:
-            query = self._tower("composed", photo=head, words=self._words(modifier))
-        signals = photo_signals(self.spaces, head[0], frozen[0], cnn[0], self.index @ query)
-        if modifier is not None:
-            source = int(signals["photo space"].argmax())  # the product the photo shows, as the photo space sees it
-            wanted = parse_modifier(modifier, self.spaces.attributes.colour)
-            signals["modifier"] = torch.from_numpy(matching_skus(self.spaces.attributes, source, wanted)).float()
-        return query, signals, {}
+            pixels = photo_tensor(photo)
+            with torch.no_grad():
+                frozen = self.encoders.image.backbone.features(pixels)          # (1, 1280)
+                head = self.encoders.image.from_features(frozen)                # (1, dim)
+                cnn = self.encoders.cnn(pixels)                                 # (1, dim)
+        words = None if modifier is None else self._words(modifier)
+        vectors = {"index": self._tower("image" if modifier is None else "composed", photo=head, words=words)}
+        if self.spaces is None:
+            return Evidence(vectors, {}, {})
+        vectors |= {name: F.normalize(v[0], dim=0) for name, v in
+                    (("photo space", head), ("frozen photo", frozen), ("small CNN", cnn))}
+        if modifier is None:
+            return Evidence(vectors, {}, {})
+        source = int((self.spaces.photo @ vectors["photo space"]).argmax())  # the product the photo shows
+        wanted = parse_modifier(modifier, self.spaces.attributes.colour)
+        match = torch.tensor(matching_skus(self.spaces.attributes, source, wanted), dtype=torch.float32)
+        return Evidence(vectors, {"modifier": match}, {})
 
     # -- search --------------------------------------------------------------------------------------
 
@@ -188,44 +194,55 @@ class SearchEngine:
 
         With ``filters`` only the SKUs that pass them are ranked (fewer than ``k`` rows when fewer pass).
         """
-        query_vector, signals, read = self.evidence(kind, query)
-        return self._results(query_vector, signals, self.weights[kind], read, k, lang, filters)
+        return self._results(self.evidence(kind, query), self.weights[kind], k, lang, filters)
 
     def search_vector(self, query: Tensor, k: int = 10, lang: str = "en", filters: Filters | None = None
                       ) -> pd.DataFrame:
         """The top-k SKUs of the fused index alone for a unit query vector (as :meth:`search`, one signal)."""
-        with torch.no_grad():
-            return self._results(query, {"index": self.index @ query}, {"index": 1.0}, {}, k, lang, filters)
+        return self._results(Evidence({"index": query}, {}, {}), {"index": 1.0}, k, lang, filters)
 
-    def _results(self, query: Tensor, signals: dict[str, Tensor], weights: dict[str, float], read: dict[str, str],
-                 k: int, lang: str, filters: Filters | None) -> pd.DataFrame:
+    def _results(self, evidence: Evidence, weights: dict[str, float], k: int, lang: str,
+                 filters: Filters | None) -> pd.DataFrame:
         """The results table: cards, the weighted score and its contribution columns (they add up to it)."""
         check_k(k, len(self.sku_ids))
         with torch.no_grad():
+            signals = self.signals(evidence)
             scores = weighted_score(signals, weights)
-            top = self._top_rows(scores, query, k, filters, weights)
-            parts = weights.get("index", 0.0) * (self.parts[top] @ query).numpy()
+            top = self._top_rows(evidence, scores, weights, k, filters)
+            parts = weights.get("index", 0.0) * (self.parts[top] @ evidence.vectors["index"]).numpy()
         columns = {m: parts[:, i] for i, m in enumerate(self.model.config.modalities)}
         columns |= {name: weight * signals[name][top].numpy() for name, weight in weights.items() if name != "index"}
         cards = self.cards.iloc[top.numpy()].reset_index(drop=True)
         table = cards[["sku_id", f"title_{check_lang(lang)}", "department", "colour", "price", "rating"]]
         table = table.rename(columns={f"title_{lang}": "title"}).assign(score=scores[top].numpy())
         results = pd.concat([table, pd.DataFrame(columns)], axis=1)
-        results.attrs.update(read | {"contributions": list(columns)})
+        results.attrs.update(evidence.read | {"contributions": list(columns)})
         return results
 
-    def _top_rows(self, scores: Tensor, query: Tensor, k: int, filters: Filters | None,
-                  weights: dict[str, float]) -> Tensor:
-        """Rows of the best ``k`` SKUs that pass ``filters``, best first, from the in-process index or Milvus
-        (Milvus holds the fused index only: it ranks when the fused index is the whole score)."""
-        if self.milvus is not None and weights == {"index": 1.0}:
-            where = "" if filters is None else filters.expression(self.cards)
-            rows = self.milvus.search(query[None], k, where=where)[1][0]
-            return torch.from_numpy(rows[rows >= 0])
+    def _top_rows(self, evidence: Evidence, scores: Tensor, weights: dict[str, float], k: int,
+                  filters: Filters | None) -> Tensor:
+        """Rows of the best ``k`` SKUs that pass ``filters``, best first.
+
+        In process: over every SKU. With Milvus: the candidates are Milvus's best ``k + CANDIDATES`` by the dense
+        signals (one stacked vector per product, the query's weighted vectors stacked alike) and the best of each
+        boost, re-scored here with the boosts; the rows agree with the in-process ones when the true best ``k`` are
+        among them, which the tests and notebook 08 check on MiniMart.
+        """
         allowed = torch.ones(len(scores), dtype=torch.bool) if filters is None else \
             torch.from_numpy(filters.mask(self.cards))
-        ranked = scores.masked_fill(~allowed, -torch.inf)
-        return torch.topk(ranked, min(k, int(allowed.sum()))).indices  # ties: torch's order (rare: continuous)
+        n = min(k, int(allowed.sum()))
+        if self.milvus is None:
+            return torch.topk(scores.masked_fill(~allowed, -torch.inf), n).indices  # ties: torch's order (rare)
+        where = "" if filters is None else filters.expression(self.cards)
+        depth = min(len(scores), k + CANDIDATES)
+        found = self.milvus.search(stacked_query(evidence, weights, self.products)[None], depth, where=where)[1][0]
+        candidates = [torch.from_numpy(found[found >= 0])]
+        for name in evidence.boosts:
+            if weights.get(name, 0.0) > 0:
+                boost = evidence.boosts[name].masked_fill(~allowed, -torch.inf)
+                candidates.append(torch.topk(boost, min(depth, int(allowed.sum()))).indices)
+        rows = torch.unique(torch.cat(candidates))
+        return rows[torch.topk(scores[rows], min(n, len(rows))).indices]
 
     def search_text(self, query: str, lang: str = "en", k: int = 10, filters: Filters | None = None
                     ) -> pd.DataFrame:

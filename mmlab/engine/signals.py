@@ -57,24 +57,49 @@ def product_spaces(catalog: Catalog, text_model: text.TextEncoder, photo_model: 
                          catalog.skus[["type_id", "colour", "price"]].reset_index(drop=True))
 
 
+DENSE = ("index", "text space", "photo space", "frozen photo", "small CNN")  # signals that are a dot product
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the engine takes from one raw query: a unit vector per dense signal (in that signal's space), one score
+    per product for each other signal (BM25, modifier), and what it read (the transcript of a spoken query)."""
+
+    vectors: dict[str, Tensor]
+    boosts: dict[str, Tensor]
+    read: dict[str, str]
+
+
+def product_vectors(index: Tensor, spaces: ProductSpaces | None) -> dict[str, Tensor]:
+    """Every product in each dense signal's space: the fused index, then the specialised spaces (if any)."""
+    if spaces is None:
+        return {"index": index}
+    return {"index": index, "text space": spaces.text, "photo space": spaces.photo, "frozen photo": spaces.frozen,
+            "small CNN": spaces.cnn}
+
+
+def signals_of(evidence: Evidence, products: dict[str, Tensor]) -> dict[str, Tensor]:
+    """Every signal of a query: each dense one as the products' dot products with its vector, then the boosts."""
+    return {name: products[name] @ vector for name, vector in evidence.vectors.items()} | evidence.boosts
+
+
+def stacked(products: dict[str, Tensor]) -> Tensor:
+    """The products' dense signal vectors side by side (n_products, Σ dims): one vector per product for an index."""
+    return torch.cat([products[name] for name in DENSE if name in products], dim=1)
+
+
+def stacked_query(evidence: Evidence, weights: dict[str, float], products: dict[str, Tensor]) -> Tensor:
+    """The query's weighted vectors side by side, zeros for a space it has no vector in: its dot product with
+    :func:`stacked` products is the weighted sum of the dense signals."""
+    parts = [weights.get(name, 0.0) * evidence.vectors[name] if name in evidence.vectors
+             else torch.zeros(products[name].shape[1]) for name in DENSE if name in products]
+    return torch.cat(parts)
+
+
 def bm25_signal(spaces: ProductSpaces, words: str) -> Tensor:
     """BM25 of every product divided by the best product's (all zero when no word of the query is indexed)."""
     scores = torch.as_tensor(spaces.bm25.scores(words), dtype=torch.float32)
     return scores / scores.max() if scores.max() > 0 else scores
-
-
-def text_signals(spaces: ProductSpaces, words: str, words_vector: Tensor, index_scores: Tensor) -> dict[str, Tensor]:
-    """A typed query (or a transcript): ``words_vector`` is its text-space embedding (dim,)."""
-    return {"index": index_scores, "text space": spaces.text @ F.normalize(words_vector, dim=0),
-            "BM25": bm25_signal(spaces, words)}
-
-
-def photo_signals(spaces: ProductSpaces, photo_vector: Tensor, frozen_vector: Tensor, cnn_vector: Tensor,
-                  index_scores: Tensor) -> dict[str, Tensor]:
-    """A shopper's photo, embedded by the trained head, the frozen backbone and the small CNN (each (dim,))."""
-    return {"index": index_scores, "photo space": spaces.photo @ F.normalize(photo_vector, dim=0),
-            "frozen photo": spaces.frozen @ F.normalize(frozen_vector, dim=0),
-            "small CNN": spaces.cnn @ F.normalize(cnn_vector, dim=0)}
 
 
 def weighted_score(signals: dict[str, Tensor], weights: dict[str, float]) -> Tensor:

@@ -20,7 +20,7 @@ from torch import Tensor
 from mmlab.config import cache_dir
 from mmlab.engine.inputs import raw_query
 from mmlab.engine.modifiers import matching_skus, parse_modifier
-from mmlab.engine.signals import SIGNALS, photo_signals, text_signals, weighted_score
+from mmlab.engine.signals import SIGNALS, signals_of, weighted_score
 from mmlab.metrics import ndcg_per_query
 from mmlab.zoo import code_fingerprint
 
@@ -58,7 +58,8 @@ def validation_signals(engine: Any, kind: str) -> tuple[dict[str, Tensor], list[
     """Every signal of the validation queries of ``kind`` (through the engine's doors) and their relevance."""
     queries = engine.catalog.queries
     rows = queries[(queries.split == "val") & (queries.modality == kind)]
-    evidence = [engine.evidence(kind, raw_query(engine.catalog, row))[1] for row in rows.itertuples()]
+    evidence = [engine.signals(engine.evidence(kind, raw_query(engine.catalog, row))) for row in
+                rows.itertuples()]
     relevance = engine.catalog.relevance(rows.query_id)
     return {name: torch.stack([e[name] for e in evidence]) for name in evidence[0]}, [relevance[q] for q in
                                                                                        rows.query_id]
@@ -86,6 +87,6 @@ def _key(engine: Any, step: float) -> str:
     spaces = engine.spaces
     for tensor in (engine.index, spaces.text, spaces.photo, spaces.frozen, spaces.cnn):
         digest.update(tensor.numpy().tobytes())
-    digest.update(code_fingerprint(type(engine), fit_weights, validation_signals, text_signals, photo_signals,
-                                   parse_modifier, matching_skus).encode())
+    digest.update(code_fingerprint(type(engine), fit_weights, validation_signals, signals_of, parse_modifier,
+                                   matching_skus).encode())
     return digest.hexdigest()[:16]
