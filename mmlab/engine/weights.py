@@ -20,7 +20,7 @@ from torch import Tensor
 from mmlab.config import cache_dir
 from mmlab.engine.inputs import raw_query
 from mmlab.engine.modifiers import matching_skus, parse_modifier
-from mmlab.engine.signals import SIGNALS, signals_of, weighted_score
+from mmlab.engine.signals import DENSE, SIGNALS, signals_of, weighted_score
 from mmlab.metrics import ndcg_per_query
 from mmlab.zoo import code_fingerprint
 
@@ -65,25 +65,28 @@ def validation_signals(engine: Any, kind: str) -> tuple[dict[str, Tensor], list[
                                                                                        rows.query_id]
 
 
-def validation_weights(engine: Any, step: float = 0.1) -> dict[str, dict[str, float]]:
+def validation_weights(engine: Any, step: float = 0.1, using: Sequence[str] | None = None
+                       ) -> dict[str, dict[str, float]]:
     """Each query kind's signal weights, chosen on its validation queries (cached; kinds without any keep the
-    fused index alone)."""
-    path = cache_dir() / "engine" / f"weights-{_key(engine, step)}.json"
+    fused index alone). ``using``: only these signals (the fused index always), for an ablation."""
+    using = sorted(set(using or DENSE + ("BM25", "modifier")) | {"index"})
+    path = cache_dir() / "engine" / f"weights-{_key(engine, step, using)}.json"
     if path.exists():
         return json.loads(path.read_text())
     weights = {}
     for kind in SIGNALS:
         if ((engine.catalog.queries.split == "val") & (engine.catalog.queries.modality == kind)).sum() >= 2:
             signals, relevance = validation_signals(engine, kind)
-            weights[kind] = fit_weights(signals, relevance, engine.sku_ids, step)[0]
+            kept = {name: signal for name, signal in signals.items() if name in using}
+            weights[kind] = fit_weights(kept, relevance, engine.sku_ids, step)[0]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(weights, indent=1))
     return weights
 
 
-def _key(engine: Any, step: float) -> str:
-    """What the weights depend on: the catalog, every product vector, the signal and fitting code, the step."""
-    digest = hashlib.sha256(f"{engine.catalog.fingerprint()} {step}".encode())
+def _key(engine: Any, step: float, using: list[str]) -> str:
+    """What the weights depend on: the catalog, every product vector, the code, the step and the signals used."""
+    digest = hashlib.sha256(f"{engine.catalog.fingerprint()} {step} {using}".encode())
     spaces = engine.spaces
     for tensor in (engine.index, spaces.text, spaces.photo, spaces.frozen, spaces.cnn):
         digest.update(tensor.numpy().tobytes())
