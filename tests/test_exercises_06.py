@@ -3,8 +3,10 @@
 import numpy as np
 import torch
 
-from mmlab.exercises.fusion import check_modality_weights, check_paired_bootstrap
-from mmlab.models.fusion import WeightedSumFusion
+import torch.nn.functional as F
+
+from mmlab.exercises.fusion import check_gated_forward, check_modality_weights, check_paired_bootstrap
+from mmlab.models.fusion import GatedFusion, WeightedSumFusion
 
 
 def stub(*args):
@@ -48,4 +50,29 @@ def test_paired_bootstrap_check(capsys):
     assert not check_paired_bootstrap(lambda a, b, n, seed: (float(np.mean(a)), 0.0, 1.0))
     assert not check_paired_bootstrap(lambda a, b, n, seed: "0.02")
     assert not check_paired_bootstrap(stub)
+    assert "not done yet" in capsys.readouterr().out
+
+
+def gated(tirg, image, text, sigmoid=True, normalize=True, gated_input="x", weights=True):
+    """TIRG's forward pass, right by default; each flag turns on one mistake a learner makes."""
+    x, t = tirg.image_proj(image), tirg.text_proj(text)
+    both = torch.cat([x, t], dim=1)
+    gate = torch.sigmoid(tirg.gate(both)) if sigmoid else tirg.gate(both)
+    w_g, w_r = (tirg.gate_weight, tirg.residual_weight) if weights else (1.0, 1.0)
+    composed = w_g * gate * (x if gated_input == "x" else t) + w_r * tirg.residual(both)
+    return F.normalize(composed, dim=1) if normalize else composed
+
+
+def test_gated_forward_check(capsys):
+    assert check_gated_forward(gated, GatedFusion)
+    assert check_gated_forward(lambda tirg, image, text: tirg(image, text), GatedFusion)
+    for mistake, message in [({"normalize": False}, "not unit length"), ({"sigmoid": False}, "through a sigmoid"),
+                             ({"gated_input": "t"}, "not the text t"), ({"weights": False}, "learned scalars")]:
+        assert not check_gated_forward(lambda tirg, image, text: gated(tirg, image, text, **mistake), GatedFusion)
+        assert message in capsys.readouterr().out
+    assert not check_gated_forward(lambda tirg, image, text: F.normalize(tirg.image_proj(image), dim=1), GatedFusion)
+    assert "expected the (3, 4) composed vectors" in capsys.readouterr().out
+    assert not check_gated_forward(lambda tirg, image, text: torch.cat([image, text], 1) @ torch.ones(11, 4),
+                                   GatedFusion)
+    assert not check_gated_forward(stub, GatedFusion)
     assert "not done yet" in capsys.readouterr().out

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from mmlab.exercises.common import as_number, attempt, same_tensor, verdict
 from mmlab.metrics import bootstrap_ci
@@ -56,3 +57,44 @@ def check_paired_bootstrap(paired: Callable[[np.ndarray, np.ndarray, int, int], 
         return verdict(False, "", f"expected an interval about ({want_low:.4f}, {want_high:.4f}), got ({low:.4f}, "
                        f"{high:.4f}). Hint: np.percentile of the resampled means at 2.5 and 97.5")
     return verdict(True, f"difference {mean:.4f}, 95 % interval ({low:.4f}, {high:.4f}): paired and tight", "")
+
+
+def check_gated_forward(forward: Callable[[torch.nn.Module, torch.Tensor, torch.Tensor], torch.Tensor],
+                        gated_class: type[torch.nn.Module]) -> bool:
+    """06, exercise 3: ``forward(tirg, image_emb, text_emb)`` is TIRG's composed query, as ``gated_class`` computes
+    it: normalize(w_g · σ(f_gate([x, t])) ⊙ x + w_r · f_res([x, t])) with x, t the projected photo and text."""
+    generator = torch.Generator().manual_seed(0)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        tirg = gated_class(6, 5, dim=4)
+    with torch.no_grad():
+        tirg.gate_weight.fill_(0.7)
+        tirg.residual_weight.fill_(1.6)
+    image, text = torch.randn(3, 6, generator=generator), torch.randn(3, 5, generator=generator)
+    with torch.no_grad():
+        want = tirg(image, text)
+        x, t = tirg.image_proj(image), tirg.text_proj(text)
+        both = torch.cat([x, t], dim=1)
+        gate, edit = torch.sigmoid(tirg.gate(both)), tirg.residual(both)
+        mistakes = {
+            "the output is not unit length: finish with F.normalize(..., dim=1)":
+                tirg.gate_weight * gate * x + tirg.residual_weight * edit,
+            "the gate must pass through a sigmoid (a share between 0 and 1 of each photo feature)":
+                F.normalize(tirg.gate_weight * tirg.gate(both) * x + tirg.residual_weight * edit),
+            "the gate scales the photo x (keep the photo, edit it by the text), not the text t":
+                F.normalize(tirg.gate_weight * gate * t + tirg.residual_weight * edit),
+            "use the learned scalars: tirg.gate_weight times the gated photo, tirg.residual_weight times the edit":
+                F.normalize(gate * x + edit),
+        }
+    ok, got = attempt(forward, tirg, image.clone(), text.clone())
+    if not ok:
+        return verdict(False, "", got)
+    for hint, wrong in mistakes.items():
+        if same_tensor(got, wrong):
+            return verdict(False, "", hint)
+    if not same_tensor(got, want):
+        return verdict(False, "", "expected the (3, 4) composed vectors of the notebook's GatedFusion. Hint: x, t = "
+                       "tirg.image_proj(image_emb), tirg.text_proj(text_emb); both = torch.cat([x, t], dim=1); the "
+                       "gate is torch.sigmoid(tirg.gate(both)), the edit tirg.residual(both)")
+    return verdict(True, "your composition matches GatedFusion: the photo kept feature by feature, plus the text's "
+                   "edit", "")
