@@ -20,6 +20,7 @@ from PIL import Image
 from torch import Tensor
 
 from mmlab.data.catalog import Catalog
+from mmlab.engine.cold import adapted_weights, untrained_products
 from mmlab.engine.inputs import BACKENDS, Filters, check_lang, check_text, photo_tensor
 from mmlab.engine.modifiers import matching_skus, parse_modifier
 from mmlab.engine.signals import (SIGNALS, Evidence, ProductSpaces, bm25_signal, product_spaces, product_vectors,
@@ -58,6 +59,8 @@ class SearchEngine:
         self.milvus = self._milvus_index(milvus_uri) if backend == "milvus" else None
         # how much each signal counts per kind; the fused index alone until weights are chosen on validation
         self.weights = {kind: {"index": 1.0} for kind in QUERY_KINDS}
+        self.untrained = untrained_products(catalog, self.sku_ids)  # types without a training query
+        self.lexical_fallback = spaces is not None  # BM25 alone for queries about them (mmlab.engine.cold)
 
     def _milvus_index(self, uri: str | None) -> ProductIndex:
         """The fused vectors and cards in a Milvus FLAT index, named by a digest of both (reused when present)."""
@@ -194,7 +197,14 @@ class SearchEngine:
 
         With ``filters`` only the SKUs that pass them are ranked (fewer than ``k`` rows when fewer pass).
         """
-        return self._results(self.evidence(kind, query), self.weights[kind], k, lang, filters)
+        evidence = self.evidence(kind, query)
+        return self._results(evidence, self.query_weights(kind, evidence), k, lang, filters)
+
+    def query_weights(self, kind: str, evidence: Evidence) -> dict[str, float]:
+        """The signal weights for one query: its kind's, or BM25 alone for a query about an untrained product."""
+        if not self.lexical_fallback:
+            return self.weights[kind]
+        return adapted_weights(kind, self.weights[kind], evidence.boosts, self.untrained)
 
     def search_vector(self, query: Tensor, k: int = 10, lang: str = "en", filters: Filters | None = None
                       ) -> pd.DataFrame:

@@ -14,12 +14,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from torch import Tensor
 
 from mmlab.capstone import KINDS, System
 from mmlab.data.catalog import Catalog
 from mmlab.encoders import image, text, voice
 from mmlab.engine.inputs import raw_query
 from mmlab.engine.search import SearchEngine
+from mmlab.engine.weights import KindSignals
 from mmlab.hybrid import hybrid_ranker
 from mmlab.retrieval import rank_ids
 
@@ -33,6 +35,24 @@ def engine_system(engine: SearchEngine, name: str = "engine") -> System:
                 for row in queries.itertuples()]
 
     return System(name, rank, KINDS)
+
+
+def signal_system(name: str, signals: dict[str, KindSignals], weights: dict[str, dict[str, float]],
+                  sku_ids: np.ndarray, untrained: Tensor | None = None) -> System:
+    """The engine's ranking from signals collected once (:func:`~mmlab.engine.weights.query_signals`), weighted
+    as given (with ``untrained``: BM25 alone where :mod:`mmlab.engine.cold` says so): an ablation row costs no
+    encoding."""
+    top = {kind: found.scores(weights.get(kind, {"index": 1.0}), untrained, kind).topk(K, dim=1).indices.numpy()
+           for kind, found in signals.items()}
+    where = {q: (kind, row) for kind, found in signals.items() for row, q in enumerate(found.query_ids)}
+
+    def rank(queries: pd.DataFrame) -> list[list[str]]:
+        missing = sorted(set(queries.query_id) - set(where))
+        if missing:
+            raise KeyError(f"no signals collected for queries {missing[:5]}; collect them with query_signals")
+        return [list(sku_ids[top[where[q][0]][where[q][1]]]) for q in queries.query_id]
+
+    return System(name, rank, tuple(signals))
 
 
 def typed_twins(engine: SearchEngine) -> System:

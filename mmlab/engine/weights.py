@@ -11,13 +11,16 @@ import hashlib
 import itertools
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import Tensor
 
 from mmlab.config import cache_dir
+from mmlab.engine.cold import fallback_rows
 from mmlab.engine.inputs import raw_query
 from mmlab.engine.modifiers import matching_skus, parse_modifier
 from mmlab.engine.signals import DENSE, SIGNALS, signals_of, weighted_score
@@ -54,42 +57,63 @@ def fit_weights(signals: dict[str, Tensor], relevance: Sequence[dict[str, int]],
     return best_weights, best
 
 
-def validation_signals(engine: Any, kind: str) -> tuple[dict[str, Tensor], list[dict[str, int]]]:
-    """Every signal of the validation queries of ``kind`` (through the engine's doors) and their relevance."""
-    queries = engine.catalog.queries
-    rows = queries[(queries.split == "val") & (queries.modality == kind)]
-    evidence = [engine.signals(engine.evidence(kind, raw_query(engine.catalog, row))) for row in
-                rows.itertuples()]
-    relevance = engine.catalog.relevance(rows.query_id)
-    return {name: torch.stack([e[name] for e in evidence]) for name in evidence[0]}, [relevance[q] for q in
-                                                                                       rows.query_id]
+@dataclass(frozen=True)
+class KindSignals:
+    """Every signal of a table of queries of one kind (name -> (n_queries, n_products)), their ids and relevance."""
+
+    signals: dict[str, Tensor]
+    query_ids: list[str]
+    relevance: list[dict[str, int]]
+
+    def scores(self, weights: dict[str, float], untrained: Tensor | None = None, kind: str = "") -> Tensor:
+        """The engine's score of every product per query; with ``untrained``, BM25 alone for the queries whose best
+        BM25 match is untrained (:mod:`mmlab.engine.cold`)."""
+        score = weighted_score(self.signals, weights)
+        if untrained is None or "BM25" not in self.signals:
+            return score
+        return torch.where(fallback_rows(kind, self.signals["BM25"], untrained)[:, None], self.signals["BM25"], score)
 
 
-def validation_weights(engine: Any, step: float = 0.1, using: Sequence[str] | None = None
-                       ) -> dict[str, dict[str, float]]:
+def query_signals(engine: Any, queries: pd.DataFrame) -> dict[str, KindSignals]:
+    """Every signal of each query (rows of ``catalog.queries``) through the engine's doors, grouped by kind."""
+    out = {}
+    for kind, rows in queries.groupby("modality", sort=False):
+        evidence = [engine.signals(engine.evidence(kind, raw_query(engine.catalog, row))) for row in
+                    rows.itertuples()]
+        relevance = engine.catalog.relevance(rows.query_id)
+        out[kind] = KindSignals({name: torch.stack([e[name] for e in evidence]) for name in evidence[0]},
+                                list(rows.query_id), [relevance.get(q, {}) for q in rows.query_id])
+    return out
+
+
+def fit_kind_weights(signals: dict[str, KindSignals], sku_ids: np.ndarray, step: float = 0.1,
+                     using: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
+    """Each kind's best simplex weights over its signals (``using``: only these, the fused index always)."""
+    using = set(using or DENSE + ("BM25", "modifier")) | {"index"}
+    return {kind: fit_weights({name: s for name, s in found.signals.items() if name in using}, found.relevance,
+                              sku_ids, step)[0] for kind, found in signals.items() if len(found.query_ids) >= 2}
+
+
+def validation_weights(engine: Any, step: float = 0.1) -> dict[str, dict[str, float]]:
     """Each query kind's signal weights, chosen on its validation queries (cached; kinds without any keep the
-    fused index alone). ``using``: only these signals (the fused index always), for an ablation."""
-    using = sorted(set(using or DENSE + ("BM25", "modifier")) | {"index"})
-    path = cache_dir() / "engine" / f"weights-{_key(engine, step, using)}.json"
+    fused index alone)."""
+    path = cache_dir() / "engine" / f"weights-{_key(engine, step)}.json"
     if path.exists():
         return json.loads(path.read_text())
-    weights = {}
-    for kind in SIGNALS:
-        if ((engine.catalog.queries.split == "val") & (engine.catalog.queries.modality == kind)).sum() >= 2:
-            signals, relevance = validation_signals(engine, kind)
-            kept = {name: signal for name, signal in signals.items() if name in using}
-            weights[kind] = fit_weights(kept, relevance, engine.sku_ids, step)[0]
+    queries = engine.catalog.queries
+    val = queries[(queries.split == "val") & queries.modality.isin(list(SIGNALS))]
+    weights = fit_kind_weights(query_signals(engine, val), engine.sku_ids, step)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(weights, indent=1))
     return weights
 
 
-def _key(engine: Any, step: float, using: list[str]) -> str:
-    """What the weights depend on: the catalog, every product vector, the code, the step and the signals used."""
-    digest = hashlib.sha256(f"{engine.catalog.fingerprint()} {step} {using}".encode())
+def _key(engine: Any, step: float) -> str:
+    """What the weights depend on: the catalog, every product vector, the code and the step."""
+    digest = hashlib.sha256(f"{engine.catalog.fingerprint()} {step}".encode())
     spaces = engine.spaces
     for tensor in (engine.index, spaces.text, spaces.photo, spaces.frozen, spaces.cnn):
         digest.update(tensor.numpy().tobytes())
-    digest.update(code_fingerprint(type(engine), fit_weights, validation_signals, signals_of, parse_modifier,
+    digest.update(code_fingerprint(type(engine), fit_weights, fit_kind_weights, query_signals, signals_of, parse_modifier,
                                    matching_skus).encode())
     return digest.hexdigest()[:16]
