@@ -1,9 +1,8 @@
-"""The capstone's search engine: one index over the fused SKU vectors, one entry point per kind of query.
+"""The capstone's search engine: the fused index and the specialised spaces, one entry point per kind of query.
 
-Every query kind goes through the same two steps: its raw input is embedded by the frozen upstream encoders of its
-notebook, then by the query tower of notebooks 06/07 into the shared space, where one exact cosine search over the
-fused product vectors answers it (in process, or in Milvus with ``backend="milvus"``). The per-modality columns of
-a results table add up to its score (see :mod:`mmlab.engine`).
+A raw query becomes :class:`~mmlab.engine.signals.Evidence` (its vector in each dense space, its BM25 and modifier
+scores), every product is scored by the weighted sum of the signals (in process, or over Milvus with
+``backend="milvus"``), and the contribution columns of a results table add up to its score (see :mod:`mmlab.engine`).
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from mmlab.engine.cold import adapted_weights, untrained_products
 from mmlab.engine.inputs import BACKENDS, Filters, check_lang, check_text, photo_tensor
 from mmlab.engine.modifiers import matching_skus, parse_modifier
 from mmlab.engine.signals import (SIGNALS, Evidence, ProductSpaces, bm25_signal, product_spaces, product_vectors,
-                                  signals_of, stacked, stacked_query, weighted_score)
+                                  ranked, signals_of, stacked, stacked_query, weighted_score)
 from mmlab.engine.weights import validation_weights
 from mmlab.engine.upstream import Encoders, modality_parts, ratings, upstream_encoders
 from mmlab.encoders import audio, image, text, voice
@@ -38,7 +37,8 @@ from mmlab.viz import image_grid
 CANDIDATES = 100  # with Milvus: extra candidates per signal, re-scored here
 
 class SearchEngine:
-    """One index over the fused SKU vectors and a search entry point per query kind."""
+    """The fused index and the specialised spaces beside it, weighted per query kind, and a search entry point per
+    kind."""
 
     def __init__(self, catalog: Catalog, model: TwoTower, products: Products, encoders: Encoders,
                  backend: str = "memory", milvus_uri: str | None = None, spaces: ProductSpaces | None = None) -> None:
@@ -242,7 +242,7 @@ class SearchEngine:
             torch.from_numpy(filters.mask(self.cards))
         n = min(k, int(allowed.sum()))
         if self.milvus is None:
-            return torch.topk(scores.masked_fill(~allowed, -torch.inf), n).indices  # ties: torch's order (rare)
+            return ranked(scores.masked_fill(~allowed, -torch.inf), n)
         where = "" if filters is None else filters.expression(self.cards)
         depth = min(len(scores), k + CANDIDATES)
         found = self.milvus.search(stacked_query(evidence, weights, self.products)[None], depth, where=where)[1][0]
@@ -250,9 +250,9 @@ class SearchEngine:
         for name in evidence.boosts:
             if weights.get(name, 0.0) > 0:
                 boost = evidence.boosts[name].masked_fill(~allowed, -torch.inf)
-                candidates.append(torch.topk(boost, min(depth, int(allowed.sum()))).indices)
+                candidates.append(ranked(boost, min(depth, int(allowed.sum()))))
         rows = torch.unique(torch.cat(candidates))
-        return rows[torch.topk(scores[rows], min(n, len(rows))).indices]
+        return rows[ranked(scores[rows], min(n, len(rows)))]  # rows ascending: ties as in process
 
     def search_text(self, query: str, lang: str = "en", k: int = 10, filters: Filters | None = None
                     ) -> pd.DataFrame:

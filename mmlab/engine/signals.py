@@ -102,6 +102,12 @@ def bm25_signal(spaces: ProductSpaces, words: str) -> Tensor:
     return scores / scores.max() if scores.max() > 0 else scores
 
 
+def ranked(scores: Tensor, k: int) -> Tensor:
+    """Indices of the ``k`` best scores along the last dimension, best first; a tie goes to the lower index, so
+    every path that ranks (in process, over Milvus, from collected signals) orders ties alike."""
+    return torch.argsort(scores, dim=-1, descending=True, stable=True)[..., :k]
+
+
 def weighted_score(signals: dict[str, Tensor], weights: dict[str, float]) -> Tensor:
     """Σ_s w_s · signal_s over the signals the weights name (n_products,)."""
     return sum(weight * signals[name] for name, weight in weights.items())

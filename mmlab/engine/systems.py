@@ -21,6 +21,7 @@ from mmlab.data.catalog import Catalog
 from mmlab.encoders import image, text, voice
 from mmlab.engine.inputs import raw_query
 from mmlab.engine.search import SearchEngine
+from mmlab.engine.signals import ranked
 from mmlab.engine.weights import KindSignals
 from mmlab.hybrid import hybrid_ranker
 from mmlab.retrieval import rank_ids
@@ -42,7 +43,7 @@ def signal_system(name: str, signals: dict[str, KindSignals], weights: dict[str,
     """The engine's ranking from signals collected once (:func:`~mmlab.engine.weights.query_signals`), weighted
     as given (with ``untrained``: BM25 alone where :mod:`mmlab.engine.cold` says so): an ablation row costs no
     encoding."""
-    top = {kind: found.scores(weights.get(kind, {"index": 1.0}), untrained, kind).topk(K, dim=1).indices.numpy()
+    top = {kind: ranked(found.scores(weights.get(kind, {"index": 1.0}), untrained, kind), K).numpy()
            for kind, found in signals.items()}
     where = {q: (kind, row) for kind, found in signals.items() for row, q in enumerate(found.query_ids)}
 
@@ -112,7 +113,7 @@ def baselines(catalog: Catalog, engine: SearchEngine, seed: int = 0) -> list[Sys
     """Every named baseline of the scorecard, plus the typed twins of the spoken queries (a reference)."""
     bm25 = text.BM25Index(catalog)
     text_model, _ = text.trained_text_encoder(catalog, kind=voice.TEXT_KIND, seed=seed, progress=False)
-    hybrid = hybrid_ranker([bm25.rank, text.encoder_ranker(text_model, catalog)])
+    hybrid = hybrid_ranker([bm25.rank, text.encoder_ranker(text_model, catalog)], depth=min(100, len(catalog.skus)))
     by_text = text_space(catalog, text_model, seed)
     head, _ = image.trained_image_encoder(catalog, kind="efficientnet_head", seed=seed, progress=False)
     cnn, _ = image.trained_image_encoder(catalog, kind="cnn", seed=seed, progress=False)

@@ -23,7 +23,7 @@ from mmlab.config import cache_dir
 from mmlab.engine.cold import fallback_rows
 from mmlab.engine.inputs import raw_query
 from mmlab.engine.modifiers import matching_skus, parse_modifier
-from mmlab.engine.signals import DENSE, SIGNALS, signals_of, weighted_score
+from mmlab.engine.signals import DENSE, SIGNALS, ranked, signals_of, weighted_score
 from mmlab.metrics import ndcg_per_query
 from mmlab.zoo import code_fingerprint
 
@@ -39,7 +39,7 @@ def simplex(n: int, step: float = 0.1) -> list[tuple[float, ...]]:
 
 def mean_ndcg(score: Tensor, relevance: Sequence[dict[str, int]], sku_ids: np.ndarray, k: int = 10) -> float:
     """Mean NDCG@k of queries ranked by ``score`` (n_queries, n_products)."""
-    top = score.topk(k, dim=1).indices.numpy()
+    top = ranked(score, k).numpy()
     return float(ndcg_per_query([list(sku_ids[row]) for row in top], relevance, k).mean())
 
 
@@ -114,6 +114,6 @@ def _key(engine: Any, step: float) -> str:
     spaces = engine.spaces
     for tensor in (engine.index, spaces.text, spaces.photo, spaces.frozen, spaces.cnn):
         digest.update(tensor.numpy().tobytes())
-    digest.update(code_fingerprint(type(engine), fit_weights, fit_kind_weights, query_signals, signals_of, parse_modifier,
-                                   matching_skus).encode())
+    digest.update(code_fingerprint(type(engine), fit_weights, fit_kind_weights, mean_ndcg, ranked, query_signals,
+                                   signals_of, fallback_rows, parse_modifier, matching_skus).encode())
     return digest.hexdigest()[:16]
