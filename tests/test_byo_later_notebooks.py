@@ -49,7 +49,9 @@ def test_notebooks_07_09_10_run_on_your_own_catalog(tmp_path):
     assert space[diagonal + "after_photo_head_vs_fused_product"] > space[diagonal + "before_photo_vs_title_02_vs_03"]
     assert engine["capstone.test_ndcg10.engine_fused_index.mixed"] >= chance + 0.3
     assert engine["capstone.serving_matches_evaluation"] == 1.0
-    assert [losses["exercises.passed"], space["space.exercises_passed"], engine["capstone.exercises_passed"]] == [2] * 3
+    assert losses["exercises.passed"] == 3
+    assert space["space.exercises_passed"] == 2
+    assert engine["capstone.exercises_passed"] == 2
 
     recorded = {key: value for metrics in (losses, space, engine) for key, value in metrics.items()}
     assert not [key for key in recorded if any(part in key for part in MINIMART_ONLY)]
