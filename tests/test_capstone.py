@@ -82,3 +82,23 @@ def test_the_engine_and_its_baselines_as_systems(fast_engine):
     assert all(len(ranked) == 10 == len(set(ranked)) for ranked in served)
     assert served[0] == list(engine.search_text(sample.text.iloc[0], k=10).sku_id)
     assert systems["same queries typed"].reference and not systems["BM25"].reference
+
+
+def test_signals_collected_once_rank_as_the_engine_serves(fast_engine):
+    from mmlab.engine.systems import engine_system, signal_system
+    from mmlab.engine.weights import query_signals
+
+    catalog, engine = fast_engine
+    queries = held_out_queries(catalog)
+    sample = pd.concat([queries[queries.modality == kind].head(3) for kind in KINDS]
+                       + [queries[(queries.split == "zero_shot") & (queries.modality == "text")].head(4)])
+    signals = query_signals(engine, sample)
+    system = signal_system("engine", signals, engine.weights, engine.sku_ids, engine.untrained)
+    assert system.rank(sample) == engine_system(engine).rank(sample)
+    typed = signals["text"]
+    assert typed.scores(engine.weights["text"], engine.untrained, "text").shape == (7, len(engine.sku_ids))
+    fell_back = [engine.query_weights("text", engine.evidence("text", q)) == {"BM25": 1.0}
+                 for q in sample[sample.modality == "text"].text]
+    assert any(fell_back) and not all(fell_back)  # the zero-shot queries exercise the rule, the others do not
+    with pytest.raises(KeyError, match="query_signals"):
+        system.rank(queries[~queries.query_id.isin(sample.query_id)].head(1))

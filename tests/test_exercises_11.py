@@ -1,9 +1,6 @@
 """The check helpers of notebook 11 pass a right answer, fail wrong ones and report a stub as not done."""
 
-import numpy as np
-from PIL import Image
-
-from mmlab.exercises.capstone import check_contributions, check_route
+from mmlab.exercises.capstone import check_contributions, check_cheaper
 
 
 def stub(*args):
@@ -22,28 +19,23 @@ def test_contributions_check(capsys):
     assert "not done yet" in capsys.readouterr().out
 
 
-def route(query):
-    if isinstance(query, tuple) and len(query) == 2 and isinstance(query[0], Image.Image) \
-            and isinstance(query[1], str) and query[1].strip():
-        return "composed"
-    if isinstance(query, str) and query.strip():
-        return "text"
-    if isinstance(query, Image.Image):
-        return "image"
-    if isinstance(query, np.ndarray) and query.ndim == 1:
-        return "voice"
-    raise ValueError(f"cannot route {type(query).__name__}")
+def cheaper(skus, source):
+    row = skus.iloc[source]
+    return ((skus.type_id == row.type_id) & (skus.colour == row.colour) & (skus.price < row.price)).to_numpy()
 
 
-def test_route_check(capsys):
-    assert check_route(route)
-    assert not check_route(lambda q: "text" if isinstance(q, str) else route(q))
-    assert "not a valid query" in capsys.readouterr().out
-    assert not check_route(lambda q: "image" if isinstance(q, tuple) else route(q))
-    assert "expected 'composed'" in capsys.readouterr().out
-    assert not check_route(lambda q: route(q) if not isinstance(q, np.ndarray) else (_ for _ in ()).throw(TypeError()))
-    assert "valid 'voice' query" in capsys.readouterr().out
-    assert not check_route(lambda q: q.missing)
-    assert "AttributeError" in capsys.readouterr().out
-    assert not check_route(stub)
+def test_cheaper_check(capsys):
+    assert check_cheaper(cheaper)
+    assert not check_cheaper(lambda skus, source: (skus.price < skus.price[source]).to_numpy())
+    assert "another type" in capsys.readouterr().out
+    assert not check_cheaper(lambda skus, source: ((skus.type_id == 1) & (skus.price < 20)).to_numpy())
+    assert "another colour" in capsys.readouterr().out
+    assert not check_cheaper(lambda skus, source: ((skus.type_id == 1) & (skus.colour == "red")
+                                                   & (skus.price <= 20)).to_numpy())
+    assert "strictly lower" in capsys.readouterr().out
+    assert not check_cheaper(lambda skus, source: cheaper(skus, source).astype(int))
+    assert "boolean mask" in capsys.readouterr().out
+    assert not check_cheaper(lambda skus, source: cheaper(skus, source) & (skus.price > 15).to_numpy())
+    assert "both pass" in capsys.readouterr().out
+    assert not check_cheaper(stub)
     assert "not done yet" in capsys.readouterr().out

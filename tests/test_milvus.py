@@ -9,8 +9,9 @@ from pymilvus import MilvusException
 
 from mmlab.ann import recall_at_k
 from mmlab.data.catalog import load_catalog
-from mmlab.engine import Filters
+from mmlab.engine import Filters, SearchEngine
 from mmlab.retrieval import search
+from mmlab.towerdata import product_features
 from mmlab.vectordb import URI_VARIABLE, ProductIndex, connect, default_uri
 from test_engine import random_products, tiny_engine
 
@@ -162,3 +163,22 @@ def test_milvus_build_survives_a_retried_request_but_not_a_failed_one(uri, data,
     monkeypatch.setattr(index.client, "create_index", refused)
     with pytest.raises(MilvusException, match="out of memory"):
         index.build("FLAT")
+
+
+def test_milvus_ranks_like_the_fitted_engine_for_every_kind(fast_engine, tmp_path):
+    """The fitted engine (every signal) answers alike from Milvus: stacked dense vectors there, boosts re-scored."""
+    from mmlab.capstone import held_out_queries
+    from mmlab.engine.inputs import raw_query
+
+    catalog, memory = fast_engine
+    milvus = SearchEngine(catalog, memory.model, product_features(catalog), memory.encoders, backend="milvus",
+                          milvus_uri=str(tmp_path / "engine.db"), spaces=memory.spaces).with_weights(memory.weights)
+    queries = held_out_queries(catalog)
+    sample = pd.concat([queries[queries.modality == kind].head(6) for kind in ("text", "image", "voice", "composed")])
+    cheap = Filters(max_price=float(catalog.skus.price.median()))
+    for row in sample.itertuples():
+        query = raw_query(catalog, row)
+        for filters in (None, cheap):
+            want = memory.search(row.modality, query, k=10, filters=filters)
+            got = milvus.search(row.modality, query, k=10, filters=filters)
+            assert list(got.sku_id) == list(want.sku_id), (row.query_id, filters)

@@ -32,7 +32,8 @@ def load_engine(full: bool, seed: int, start: float, backend: str = "memory") ->
     ``backend``: where the engine keeps its index (see ``SearchEngine``)."""
     step(f"loading the {'full' if full else 'FAST'} catalog (built on first use)", start)
     catalog = open_catalog(fast=not full, seed=seed)
-    step("loading the encoders and the fusion tower (trained and cached on first use, about 1 min in FAST)", start)
+    step("loading the encoders and the fusion tower, and each signal's weight (trained, chosen on the validation "
+         "queries and cached on first use: minutes in FAST)", start)
     return catalog, SearchEngine.from_zoo(catalog, seed=seed, backend=backend)
 
 

@@ -117,12 +117,13 @@ class Searcher:
             return search()
 
     def answer(self, kind: str, results: pd.DataFrame, lang: str, start: float, **extra: object) -> dict:
-        modalities = list(self.engine.model.config.modalities)
+        columns = results.attrs["contributions"]  # the fused index's modalities, then any other signal
         rows = [{"sku_id": r.sku_id, "title": self.titles[lang][r.sku_id], "department": r.department,
                  "colour": r.colour, "price": float(r.price),
                  "rating": None if pd.isna(r.rating) else float(r.rating), "score": float(r.score),
-                 "contributions": {m: float(getattr(r, m)) for m in modalities}, "photo": f"/api/photo/{r.sku_id}"}
-                for r in results.itertuples()]
+                 "contributions": {c: float(value) for c, value in zip(columns, row)},
+                 "photo": f"/api/photo/{r.sku_id}"}
+                for r, row in zip(results.itertuples(), results[columns].to_numpy())]
         return {"kind": kind, "lang": lang, **extra, "results": rows,
                 "server_ms": round(1000 * (time.perf_counter() - start), 1)}
 

@@ -1,26 +1,30 @@
-"""The capstone's search engine: one index over the fused SKU vectors, one entry point per kind of query.
+"""The capstone's search engine: the fused index and the specialised spaces beside it, one entry point per kind of query.
 
-Every query kind goes through the same two steps: its raw input (text, a photo, a 16 kHz clip, a photo plus a
-modifier) is embedded by the frozen upstream encoders of its notebook (03 text, 02 image; a clip is transcribed by
-notebook 05's recogniser, then embedded as text), then by the query tower of notebooks 06/07 into the shared space,
-where one exact cosine search over the fused product vectors answers it.
+A raw query (text, a photo, a 16 kHz clip, a photo plus a modifier) is embedded by the frozen upstream encoders of
+its notebook (03 text, 02 image; a clip is transcribed by notebook 05's recogniser, then embedded as text) and by the
+query tower of notebooks 06/07. The engine scores every product by a weighted sum of signals: the fused index, the
+text and photo spaces, BM25, the frozen photo features and the small CNN, and the products a modifier asks for
+(:mod:`mmlab.engine.signals`); the weights per kind of query are chosen on the validation queries
+(:mod:`mmlab.engine.weights`), and a typed or spoken query about a product type no encoder was trained on is ranked by
+BM25 alone (:mod:`mmlab.engine.cold`).
 
-    engine = SearchEngine.from_zoo(catalog)                # upstream encoders + notebook 06's tower, from the zoo
+    engine = SearchEngine.from_zoo(catalog)                # encoders and notebook 06's tower from the zoo, weights fitted
     engine.search_text("red running shoes", lang="en")      # a results table
     engine.search_photo(photo); engine.search_composed(photo, "in blue")
     engine.search_voice(wave, sr=16_000).attrs["heard"]     # the table, and what the recogniser heard
     engine.grid(results)                                    # the results as an image grid
     engine.search_text("mug", filters=Filters(max_price=10, colour="red"))  # only SKUs with these attributes
-    SearchEngine.from_zoo(catalog, backend="milvus")       # the same index in Milvus (mmlab.vectordb), same rankings
+    SearchEngine.from_zoo(catalog, backend="milvus")       # the same engine over Milvus (mmlab.vectordb)
 
-**Per-modality contribution.** The weighted-sum product vector is ``h = Σ_m w_m p̂_m / Z`` with ``Z = ‖Σ_m w_m
-p̂_m‖`` (unit projections ``p̂_m``, softmax weights ``w_m`` over the modalities the SKU has). The score of a unit
-query ``q`` is therefore exactly the sum of one term per modality, ``q·h = Σ_m w_m (q·p̂_m) / Z``: the columns
-``image``, ``text``, ``review`` and ``behaviour`` of a results table are those terms and add up to ``score``. A
-term is large when the modality both weighs much and agrees with the query; a negative term argued against the SKU.
+**Contributions.** The columns of a results table after ``score`` add up to it: one per weighted signal, and the
+fused index's term split by product modality. The weighted-sum product vector is ``h = Σ_m w_m p̂_m / Z`` with
+``Z = ‖Σ_m w_m p̂_m‖`` (unit projections ``p̂_m``, softmax weights ``w_m`` over the modalities the SKU has), so a unit
+query's ``q·h = Σ_m w_m (q·p̂_m) / Z``: the columns ``image``, ``text``, ``review`` and ``behaviour`` are those terms
+times the index's weight. A negative term argued against the SKU.
 
-Modules: ``search`` (the engine), ``inputs`` (query checks and filters), ``upstream`` (the frozen encoders and the
-index's per-modality parts) and ``demo`` (the notebook widgets); everything is importable from here.
+Modules: ``search`` (the engine), ``signals``, ``weights``, ``cold`` and ``modifiers`` (its evidence), ``inputs``
+(query checks and filters), ``upstream`` (the frozen encoders and the index's per-modality parts), ``systems`` (the
+engine and its baselines for the scorecard) and ``demo`` (the notebook widgets).
 """
 
 from __future__ import annotations

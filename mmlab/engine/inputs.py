@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from PIL import Image
 from torch import Tensor
 
+from mmlab.data.catalog import Catalog
 from mmlab.encoders import image
 
 LANGS = ("en", "zh")
@@ -88,3 +90,14 @@ class Filters:
             value, known = getattr(self, column), sorted(set(cards[column]) - {""})
             if value is not None and value not in known:
                 raise ValueError(f"unknown {column} {value!r}; choose one of {known}, or None for any")
+
+
+def raw_query(catalog: Catalog, row: Any) -> Any:
+    """The raw input a shopper would send for a catalog query: text, photo, waveform or (photo, modifier)."""
+    if row.modality == "text":
+        return row.text
+    if row.modality == "image":
+        return catalog.query_image(row.query_id)
+    if row.modality == "voice":
+        return catalog.query_audio(row.query_id)
+    return catalog.query_image(row.query_id), row.text

@@ -14,26 +14,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from torch import Tensor
 
 from mmlab.capstone import KINDS, System
 from mmlab.data.catalog import Catalog
 from mmlab.encoders import image, text, voice
+from mmlab.engine.inputs import raw_query
 from mmlab.engine.search import SearchEngine
+from mmlab.engine.signals import ranked
+from mmlab.engine.weights import KindSignals
 from mmlab.hybrid import hybrid_ranker
 from mmlab.retrieval import rank_ids
 
 K = 10
-
-
-def raw_query(catalog: Catalog, row: Any) -> Any:
-    """The raw input a shopper would send for a catalog query: text, photo, waveform or (photo, modifier)."""
-    if row.modality == "text":
-        return row.text
-    if row.modality == "image":
-        return catalog.query_image(row.query_id)
-    if row.modality == "voice":
-        return catalog.query_audio(row.query_id)
-    return catalog.query_image(row.query_id), row.text
 
 
 def engine_system(engine: SearchEngine, name: str = "engine") -> System:
@@ -43,6 +36,24 @@ def engine_system(engine: SearchEngine, name: str = "engine") -> System:
                 for row in queries.itertuples()]
 
     return System(name, rank, KINDS)
+
+
+def signal_system(name: str, signals: dict[str, KindSignals], weights: dict[str, dict[str, float]],
+                  sku_ids: np.ndarray, untrained: Tensor | None = None) -> System:
+    """The engine's ranking from signals collected once (:func:`~mmlab.engine.weights.query_signals`), weighted
+    as given (with ``untrained``: BM25 alone where :mod:`mmlab.engine.cold` says so): an ablation row costs no
+    encoding."""
+    top = {kind: ranked(found.scores(weights.get(kind, {"index": 1.0}), untrained, kind), K).numpy()
+           for kind, found in signals.items()}
+    where = {q: (kind, row) for kind, found in signals.items() for row, q in enumerate(found.query_ids)}
+
+    def rank(queries: pd.DataFrame) -> list[list[str]]:
+        missing = sorted(set(queries.query_id) - set(where))
+        if missing:
+            raise KeyError(f"no signals collected for queries {missing[:5]}; collect them with query_signals")
+        return [list(sku_ids[top[where[q][0]][where[q][1]]]) for q in queries.query_id]
+
+    return System(name, rank, tuple(signals))
 
 
 def typed_twins(engine: SearchEngine) -> System:
@@ -102,7 +113,7 @@ def baselines(catalog: Catalog, engine: SearchEngine, seed: int = 0) -> list[Sys
     """Every named baseline of the scorecard, plus the typed twins of the spoken queries (a reference)."""
     bm25 = text.BM25Index(catalog)
     text_model, _ = text.trained_text_encoder(catalog, kind=voice.TEXT_KIND, seed=seed, progress=False)
-    hybrid = hybrid_ranker([bm25.rank, text.encoder_ranker(text_model, catalog)])
+    hybrid = hybrid_ranker([bm25.rank, text.encoder_ranker(text_model, catalog)], depth=min(100, len(catalog.skus)))
     by_text = text_space(catalog, text_model, seed)
     head, _ = image.trained_image_encoder(catalog, kind="efficientnet_head", seed=seed, progress=False)
     cnn, _ = image.trained_image_encoder(catalog, kind="cnn", seed=seed, progress=False)

@@ -23,8 +23,9 @@ class Encoders:
     """The frozen upstream encoders a raw query passes through before the query tower."""
 
     text: text.TextEncoder
-    image: torch.nn.Module
+    image: image.EfficientNetWithHead
     hear: Callable[[Sequence[np.ndarray]], list[str]]  # 16 kHz clips -> transcripts ("" when nothing was heard)
+    cnn: torch.nn.Module | None = None  # notebook 02's small CNN: one more view of a photo
 
 
 def cannot_hear(clips: Sequence[np.ndarray]) -> list[str]:
@@ -40,10 +41,11 @@ def upstream_encoders(catalog: Catalog, seed: int = 0) -> Encoders:
     """
     text_model, _ = text.trained_text_encoder(catalog, kind=voice.TEXT_KIND, seed=seed, progress=False)
     image_model, _ = image.trained_image_encoder(catalog, kind="efficientnet_head", seed=seed, progress=False)
+    cnn, _ = image.trained_image_encoder(catalog, kind="cnn", seed=seed, progress=False)
     if not has(catalog, "voice"):
-        return Encoders(text_model, image_model, cannot_hear)
+        return Encoders(text_model, image_model, cannot_hear, cnn.eval())
     recogniser, _ = trained_recogniser(catalog, seed=seed, progress=False)
-    return Encoders(text_model, image_model, recogniser.transcribe)
+    return Encoders(text_model, image_model, recogniser.transcribe, cnn.eval())
 
 
 def modality_parts(model: TwoTower, products: Products) -> Tensor:

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
+from mmlab.engine.modifiers import Modifier, matching_skus
 from mmlab.exercises.common import attempt, same_tensor, verdict
 
 
@@ -36,38 +37,32 @@ def check_contributions(contributions: Callable[[torch.Tensor, torch.Tensor, tor
     return verdict(True, f"four terms summing to the score {float(want.sum()):.4f}, as the engine's table shows", "")
 
 
-def _route_cases() -> list[tuple[Any, str | None]]:
-    photo = Image.new("RGB", (64, 64), "red")
-    wave = np.zeros(16_000, dtype=np.float32)
-    return [("red mug", "text"), ("红色杯子", "text"), (photo, "image"), (wave, "voice"), ((photo, "in blue"), "composed"),
-            (42, None), ("   ", None), (np.zeros((64, 64, 3)), None), ((photo, 3), None)]
+def _price_cases() -> pd.DataFrame:
+    """A source product (row 0: type 1, red, 20.0) and one SKU per way of getting "cheaper" wrong."""
+    return pd.DataFrame({"type_id": [1, 1, 1, 2, 1, 1, 1],
+                         "colour": ["red", "red", "red", "red", "blue", "red", "red"],
+                         "price": [20.0, 12.5, 19.99, 5.0, 9.0, 20.0, 31.0]})
 
 
-def _describe(query: Any) -> str:
-    if isinstance(query, tuple):
-        return f"({', '.join(_describe(q) for q in query)})"
-    if isinstance(query, np.ndarray):
-        return f"an array of shape {query.shape}"
-    return "a PIL image" if isinstance(query, Image.Image) else repr(query)
-
-
-def check_route(route: Callable[[Any], str]) -> bool:
-    """11, exercise 2: ``route(query)`` names the query kind of a raw input, or raises ValueError/TypeError."""
-    for query, want in _route_cases():
-        try:
-            got = route(query)
-        except NotImplementedError as stub:
-            return verdict(False, "", f"not done yet: {str(stub) or 'replace the NotImplementedError with your code'}")
-        except (ValueError, TypeError):
-            if want is None:
-                continue
-            return verdict(False, "", f"route({_describe(query)}) raised, but it is a valid {want!r} query")
-        except Exception as error:  # a learner's bug is feedback, not a crash
-            return verdict(False, "", f"route({_describe(query)}) raised {type(error).__name__}: {error}")
-        if want is None:
-            return verdict(False, "", f"route({_describe(query)}) returned {got!r}; it is not a valid query: raise a "
-                           "ValueError (or TypeError) that says what is wrong")
-        if got != want:
-            return verdict(False, "", f"route({_describe(query)}) returned {got!r}, expected {want!r}. Hint: check "
-                           "tuples first, then str (non-blank), PIL.Image.Image, and 1-D np.ndarray")
-    return verdict(True, "every kind is routed, and bad input is refused with an error", "")
+def check_cheaper(cheaper: Callable[[pd.DataFrame, int], Any]) -> bool:
+    """11, exercise 2: ``cheaper(skus, source)`` → a boolean mask over the rows of ``skus`` (``type_id``,
+    ``colour``, ``price``): the same type and colour as row ``source``, at a strictly lower price."""
+    skus = _price_cases()
+    want = matching_skus(skus, 0, Modifier(cheaper=True))
+    ok, got = attempt(cheaper, skus.copy(), 0)
+    if not ok:
+        return verdict(False, "", got)
+    got = np.asarray(got)
+    if got.shape != want.shape or got.dtype != bool:
+        return verdict(False, "", f"expected a boolean mask of shape {want.shape}, got dtype {got.dtype} and shape "
+                       f"{got.shape}. Hint: combine comparisons of the columns with &")
+    wrong = {3: "a product of another type (the shopper wants this product, only cheaper)",
+             4: "a product in another colour (cheaper keeps the photo's colour)",
+             5: "a product at the same price (cheaper means strictly lower)", 0: "the source product itself",
+             6: "a dearer product"}
+    for row, what in wrong.items():
+        if got[row]:
+            return verdict(False, "", f"row {row} is {what}; it must not pass")
+    if not (got == want).all():
+        return verdict(False, "", "rows 1 and 2 are the same type and colour at a lower price: both pass")
+    return verdict(True, "the filter keeps exactly the cheaper products of the photo's type and colour", "")
