@@ -26,3 +26,19 @@ def test_fit_weights_finds_the_signal_that_knows_the_answer():
     assert value == pytest.approx(1.0) and weights["good"] > 0 == weights["bad"]  # the first best grid point
     assert mean_ndcg(weighted_score(signals, weights), relevance, sku_ids, k=2) == pytest.approx(value)
     assert mean_ndcg(signals["bad"], relevance, sku_ids, k=2) == 0.0
+
+
+def test_tensor_ndcg_equals_the_metrics_module_with_ties_and_unknown_items():
+    from mmlab.engine.signals import ranked
+    from mmlab.engine.weights import Judgements
+    from mmlab.metrics import ndcg_per_query
+
+    generator = torch.Generator().manual_seed(1)
+    sku_ids = np.array([f"s{i}" for i in range(30)])
+    score = torch.randint(0, 4, (8, 30), generator=generator).float()  # many ties: the order must still agree
+    relevance = [{f"s{(3 * q + j) % 30}": 1 + (j % 2) for j in range(1 + q % 4)} for q in range(8)]
+    relevance[5]["gone"] = 2  # query 5 also judges an item no longer in the catalog
+    top = ranked(score, 10).numpy()
+    want = ndcg_per_query([list(sku_ids[row]) for row in top], relevance, 10)
+    assert Judgements.of(relevance, sku_ids).mean_ndcg(score) == pytest.approx(float(want.mean()), abs=1e-12)
+    assert 0 < want.mean() < 1 and want[5] < 1  # the missing item lowers query 5's ideal-normalised score

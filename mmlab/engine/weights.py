@@ -24,7 +24,6 @@ from mmlab.engine.cold import fallback_rows
 from mmlab.engine.inputs import raw_query
 from mmlab.engine.modifiers import matching_skus, parse_modifier
 from mmlab.engine.signals import DENSE, SIGNALS, ranked, signals_of, weighted_score
-from mmlab.metrics import ndcg_per_query
 from mmlab.zoo import code_fingerprint
 
 
@@ -37,21 +36,53 @@ def simplex(n: int, step: float = 0.1) -> list[tuple[float, ...]]:
             if sum(combo) == units]
 
 
+@dataclass(frozen=True)
+class Judgements:
+    """The relevance of a table of queries as tensors, so that scoring one weighting is a few tensor operations:
+    each product's grade per query, and each query's ideal DCG@k (over all its judged items, as
+    :func:`mmlab.metrics.ndcg_per_query`)."""
+
+    grades: Tensor  # (n_queries, n_products), float64, 0 where not judged
+    ideal: Tensor   # (n_queries,)
+    k: int
+
+    @classmethod
+    def of(cls, relevance: Sequence[dict[str, int]], sku_ids: np.ndarray, k: int = 10) -> Judgements:
+        column = {sku: j for j, sku in enumerate(sku_ids)}
+        grades = torch.zeros(len(relevance), len(sku_ids), dtype=torch.float64)
+        ideal = torch.zeros(len(relevance), k, dtype=torch.float64)
+        for i, judged in enumerate(relevance):
+            for sku, grade in judged.items():
+                if sku in column:
+                    grades[i, column[sku]] = grade
+            best = sorted(judged.values(), reverse=True)[:k]
+            ideal[i, :len(best)] = torch.tensor(best, dtype=torch.float64)
+        return cls(grades, ideal @ _discount(k), k)
+
+    def mean_ndcg(self, score: Tensor) -> float:
+        """Mean NDCG@k (linear gains, log2 discount) of the queries ranked by ``score`` (n_queries, n_products)."""
+        dcg = self.grades.gather(1, ranked(score, self.k)) @ _discount(self.k)
+        return float((dcg / self.ideal).mean())
+
+
+def _discount(k: int) -> Tensor:
+    return 1 / torch.log2(torch.arange(2, k + 2, dtype=torch.float64))
+
+
 def mean_ndcg(score: Tensor, relevance: Sequence[dict[str, int]], sku_ids: np.ndarray, k: int = 10) -> float:
     """Mean NDCG@k of queries ranked by ``score`` (n_queries, n_products)."""
-    top = ranked(score, k).numpy()
-    return float(ndcg_per_query([list(sku_ids[row]) for row in top], relevance, k).mean())
+    return Judgements.of(relevance, sku_ids, k).mean_ndcg(score)
 
 
 def fit_weights(signals: dict[str, Tensor], relevance: Sequence[dict[str, int]], sku_ids: np.ndarray,
                 step: float = 0.1, k: int = 10) -> tuple[dict[str, float], float]:
     """The simplex weights over ``signals`` (name -> (n_queries, n_products)) with the best mean NDCG@k, and it."""
-    names = list(signals)
+    names, judgements = list(signals), Judgements.of(relevance, sku_ids, k)
     best, best_weights = -1.0, {}
     for combo in simplex(len(names), step):
         weights = dict(zip(names, combo))
         with torch.no_grad():
-            value = mean_ndcg(weighted_score(signals, weights), relevance, sku_ids, k)
+            value = judgements.mean_ndcg(weighted_score(signals, weights))
         if value > best + 1e-12:
             best, best_weights = value, weights
     return best_weights, best
@@ -114,6 +145,6 @@ def _key(engine: Any, step: float) -> str:
     spaces = engine.spaces
     for tensor in (engine.index, spaces.text, spaces.photo, spaces.frozen, spaces.cnn):
         digest.update(tensor.numpy().tobytes())
-    digest.update(code_fingerprint(type(engine), fit_weights, fit_kind_weights, mean_ndcg, ranked, query_signals,
+    digest.update(code_fingerprint(type(engine), fit_weights, fit_kind_weights, Judgements, ranked, query_signals,
                                    signals_of, fallback_rows, parse_modifier, matching_skus).encode())
     return digest.hexdigest()[:16]
