@@ -42,3 +42,14 @@ def test_tensor_ndcg_equals_the_metrics_module_with_ties_and_unknown_items():
     want = ndcg_per_query([list(sku_ids[row]) for row in top], relevance, 10)
     assert Judgements.of(relevance, sku_ids).mean_ndcg(score) == pytest.approx(float(want.mean()), abs=1e-12)
     assert 0 < want.mean() < 1 and want[5] < 1  # the missing item lowers query 5's ideal-normalised score
+
+
+def test_ranked_is_a_stable_descending_sort():
+    from mmlab.engine.signals import ranked
+
+    generator = torch.Generator().manual_seed(2)
+    scores = torch.randint(-4, 4, (6, 200), generator=generator).float() / 8  # ties everywhere, negatives
+    scores[0, :3], scores[1, 5], scores[1, 6] = -torch.inf, -0.0, 0.0
+    for k in (1, 10, 200):
+        assert torch.equal(ranked(scores, k), torch.argsort(scores, dim=1, descending=True, stable=True)[:, :k])
+    assert ranked(torch.tensor([0.5, 2.0, 0.5, 2.0]), 4).tolist() == [1, 3, 0, 2]

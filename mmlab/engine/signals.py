@@ -103,9 +103,15 @@ def bm25_signal(spaces: ProductSpaces, words: str) -> Tensor:
 
 
 def ranked(scores: Tensor, k: int) -> Tensor:
-    """Indices of the ``k`` best scores along the last dimension, best first; a tie goes to the lower index, so
-    every path that ranks (in process, over Milvus, from collected signals) orders ties alike."""
-    return torch.argsort(scores, dim=-1, descending=True, stable=True)[..., :k]
+    """Indices of the ``k`` best (float32) scores along the last dimension, best first; a tie goes to the lower
+    index, so every path that ranks (in process, over Milvus, from collected signals) orders ties alike.
+
+    As a stable sort, but one ``topk``: each score's bits become an integer in the order of the floats (+0.0 turns
+    -0 into 0), shifted left to leave room for the index, which breaks ties.
+    """
+    bits = (scores.float() + 0.0).view(torch.int32).to(torch.int64)
+    order = bits ^ ((bits >> 31) & 0x7FFFFFFF)  # negative floats: reverse the magnitude bits
+    return torch.topk((order << 32) - torch.arange(scores.shape[-1]), k, dim=-1).indices
 
 
 def weighted_score(signals: dict[str, Tensor], weights: dict[str, float]) -> Tensor:
