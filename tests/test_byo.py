@@ -206,7 +206,7 @@ def test_minimart_only_speaks_only_when_your_catalog_is_set(shop, capsys, monkey
     out = capsys.readouterr().out
     assert out.startswith(f"This notebook always uses MiniMart, not your catalog in MMLAB_CATALOG={shop}: "
                           "it needs MiniMart's voice recordings.")
-    assert "02, 03, 06, 07, 08, 09 and 10 run on your own catalog (data/README.md)" in out
+    assert "02, 03, 06, 07, 08, 09, 10 and 11 run on your own catalog (data/README.md)" in out
 
 
 def test_fast_flag_is_checked(shop):

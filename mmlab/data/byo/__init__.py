@@ -68,7 +68,8 @@ def minimart_only(notebook_needs: str) -> None:
     folder = os.environ.get(CATALOG_ENV, "").strip()
     if folder:
         print(f"This notebook always uses MiniMart, not your catalog in {CATALOG_ENV}={folder}: it needs "
-              f"{notebook_needs}. Notebooks 02, 03, 06, 07, 08, 09 and 10 run on your own catalog (data/README.md).")
+              f"{notebook_needs}. Notebooks 02, 03, 06, 07, 08, 09, 10 and 11 run on your own catalog "
+              "(data/README.md).")
 
 
 def load_byo(folder: str | Path, seed: int = 0, fast: bool = False) -> Catalog:
