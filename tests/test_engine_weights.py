@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from mmlab.engine.signals import weighted_score
-from mmlab.engine.weights import fit_weights, mean_ndcg, simplex
+from mmlab.engine.weights import Judgements, fit_weights, simplex
 
 
 def test_simplex_is_every_grid_point_that_sums_to_one():
@@ -24,13 +24,13 @@ def test_fit_weights_finds_the_signal_that_knows_the_answer():
     signals = {"bad": 1 - good, "good": good, "noise": torch.rand(3, 4, generator=torch.Generator().manual_seed(0))}
     weights, value = fit_weights(signals, relevance, sku_ids, step=0.25, k=2)
     assert value == pytest.approx(1.0) and weights["good"] > 0 == weights["bad"]  # the first best grid point
-    assert mean_ndcg(weighted_score(signals, weights), relevance, sku_ids, k=2) == pytest.approx(value)
-    assert mean_ndcg(signals["bad"], relevance, sku_ids, k=2) == 0.0
+    judgements = Judgements.of(relevance, sku_ids, k=2)
+    assert judgements.mean_ndcg(weighted_score(signals, weights)) == pytest.approx(value)
+    assert judgements.mean_ndcg(signals["bad"]) == 0.0
 
 
 def test_tensor_ndcg_equals_the_metrics_module_with_ties_and_unknown_items():
     from mmlab.engine.signals import ranked
-    from mmlab.engine.weights import Judgements
     from mmlab.metrics import ndcg_per_query
 
     generator = torch.Generator().manual_seed(1)

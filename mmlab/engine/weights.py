@@ -69,11 +69,6 @@ def _discount(k: int) -> Tensor:
     return 1 / torch.log2(torch.arange(2, k + 2, dtype=torch.float64))
 
 
-def mean_ndcg(score: Tensor, relevance: Sequence[dict[str, int]], sku_ids: np.ndarray, k: int = 10) -> float:
-    """Mean NDCG@k of queries ranked by ``score`` (n_queries, n_products)."""
-    return Judgements.of(relevance, sku_ids, k).mean_ndcg(score)
-
-
 def fit_weights(signals: dict[str, Tensor], relevance: Sequence[dict[str, int]], sku_ids: np.ndarray,
                 step: float = 0.1, k: int = 10) -> tuple[dict[str, float], float]:
     """The simplex weights over ``signals`` (name -> (n_queries, n_products)) with the best mean NDCG@k, and it."""
