@@ -78,7 +78,7 @@ def test_text_query_is_the_tower_of_the_text_encoding(engine):
     words = torch.as_tensor(encode_texts(engine.encoders.text, ["blue shirt"]))
     with torch.no_grad():
         want = engine.model.queries(torch.zeros(1, 192), words, torch.tensor([0]))[0]
-    assert torch.allclose(engine.text_vector("  blue shirt "), want, atol=1e-6)
+    assert torch.allclose(engine.evidence("text", "  blue shirt ").vectors["index"], want, atol=1e-6)
 
 
 def test_titles_follow_the_language(engine, catalog):

@@ -120,23 +120,9 @@ class SearchEngine:
     def _photo(self, photo: Image.Image) -> Tensor:
         return torch.as_tensor(image.embed(self.encoders.image, photo_tensor(photo)))
 
-    def text_vector(self, query: str) -> Tensor:
-        return self._tower("text", words=self._words(check_text(query, "query text")))
-
-    def photo_vector(self, photo: Image.Image) -> Tensor:
-        return self._tower("image", photo=self._photo(photo))
-
     def transcribe(self, wave: np.ndarray, sr: int) -> str:
         """What notebook 05's recogniser hears in a clip ("" when it recognised nothing)."""
         return self.encoders.hear([audio.check_wave(wave, sr)])[0]
-
-    def voice_vector(self, transcript: str) -> Tensor:
-        """A heard transcript through the voice head (as :mod:`mmlab.towerdata` embeds spoken queries)."""
-        return self._tower("voice", words=torch.as_tensor(voice.transcripts_to_vectors(self.encoders.text,
-                                                                                        [transcript])))
-
-    def composed_vector(self, photo: Image.Image, modifier: str) -> Tensor:
-        return self._tower("composed", photo=self._photo(photo), words=self._words(check_text(modifier, "modifier")))
 
     # -- evidence ------------------------------------------------------------------------------------
 
