@@ -40,7 +40,7 @@ from __future__ import annotations
 import hashlib
 import time
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -78,16 +78,31 @@ class CTCConfig:
 
 
 @torch.no_grad()
-def heard_ids(model: SpeechCTC, specs: Sequence[np.ndarray], batch_size: int = 64) -> list[list[int]]:
-    """Greedy CTC ids of each spectrogram (eval mode, clips of similar length batched together)."""
+def _batched(model: SpeechCTC, specs: Sequence[np.ndarray], batch_size: int
+             ) -> Iterator[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
+    """(rows, log-probabilities, lengths) per batch, in eval mode, clips of similar length batched together."""
     model.eval()
     order = np.argsort([s.shape[1] for s in specs], kind="stable")
-    out: list[list[int]] = [[] for _ in specs]
     for start in range(0, len(specs), batch_size):
         rows = order[start:start + batch_size]
-        log_probs, lengths = model(*pad_features([np.asarray(specs[i], dtype=np.float32) for i in rows]))
+        yield rows, *model(*pad_features([np.asarray(specs[i], dtype=np.float32) for i in rows]))
+
+
+def heard_ids(model: SpeechCTC, specs: Sequence[np.ndarray], batch_size: int = 64) -> list[list[int]]:
+    """Greedy CTC ids of each spectrogram."""
+    out: list[list[int]] = [[] for _ in specs]
+    for rows, log_probs, lengths in _batched(model, specs, batch_size):
         for row, ids in zip(rows, greedy_ids(log_probs, lengths)):
             out[row] = ids
+    return out
+
+
+def frame_log_probs(model: SpeechCTC, specs: Sequence[np.ndarray], batch_size: int = 64) -> list[np.ndarray]:
+    """Each spectrogram's (frames, classes) float64 log-probabilities, its real frames only."""
+    out: list[np.ndarray] = [np.empty(0) for _ in specs]
+    for rows, log_probs, lengths in _batched(model, specs, batch_size):
+        for row, scores, n in zip(rows, log_probs, lengths.tolist()):
+            out[row] = scores[:n].double().numpy()
     return out
 
 
@@ -175,6 +190,10 @@ class Recogniser:
     def phonemes(self, specs: Sequence[np.ndarray]) -> list[list[int]]:
         """Greedy CTC phoneme ids of each standardised log-mel spectrogram."""
         return heard_ids(self.model, specs)
+
+    def log_probs(self, specs: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Each standardised log-mel spectrogram's (frames, classes) phoneme log-probabilities (0: the blank)."""
+        return frame_log_probs(self.model, specs)
 
     @torch.no_grad()
     def phoneme_bags(self, specs: Sequence[np.ndarray], batch_size: int = 64) -> np.ndarray:

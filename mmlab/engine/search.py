@@ -8,6 +8,8 @@ scores), every product is scored by the weighted sum of the signals (in process,
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -76,9 +78,10 @@ class SearchEngine:
     @classmethod
     def from_zoo(cls, catalog: Catalog, products: Products | None = None, queries: Queries | None = None,
                  config: TowerConfig | None = None, seed: int = 0, backend: str = "memory",
-                 milvus_uri: str | None = None, fit: bool = True) -> SearchEngine:
+                 milvus_uri: str | None = None, fit: bool = True, decoder: str = "viterbi") -> SearchEngine:
         """The engine over notebook 06's weighted-sum tower (trained first if the zoo does not have it), each kind's
-        signals weighted as chosen on the validation queries (``fit=False``: the fused index alone).
+        signals weighted as chosen on the validation queries (``fit=False``: the fused index alone), spoken queries
+        heard with ``decoder`` (:func:`~mmlab.engine.upstream.upstream_encoders`).
 
         ``products`` and ``queries`` are :func:`mmlab.towerdata.load_tower_inputs`'s (loaded here if not given).
         ``backend="milvus"`` keeps the index in Milvus (:mod:`mmlab.vectordb`: Milvus Lite unless ``milvus_uri``
@@ -87,7 +90,7 @@ class SearchEngine:
         products = product_features(catalog, seed) if products is None else products
         queries = query_features(catalog, seed) if queries is None else queries
         model, _ = trained_tower(catalog, products, queries, config or TowerConfig(), seed)
-        encoders = upstream_encoders(catalog, seed)
+        encoders = upstream_encoders(catalog, seed, decoder)
         spaces = product_spaces(catalog, encoders.text, encoders.image, encoders.cnn)
         engine = cls(catalog, model, products, encoders, backend, milvus_uri, spaces)
         return engine if not fit else engine.with_weights(validation_weights(engine))
@@ -102,6 +105,11 @@ class SearchEngine:
             raise ValueError("this engine has only the fused index (spaces=None); weight the index alone, or build "
                              "it with SearchEngine.from_zoo, which adds the specialised spaces")
         self.weights = self.weights | weights
+        return self
+
+    def with_hearing(self, hear: Callable[[Sequence[np.ndarray]], list[str]]) -> SearchEngine:
+        """This engine, hearing spoken queries with ``hear`` (16 kHz clips -> transcripts)."""
+        self.encoders = replace(self.encoders, hear=hear)
         return self
 
     # -- query vectors ---------------------------------------------------------------------------------

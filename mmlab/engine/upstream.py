@@ -15,6 +15,7 @@ from mmlab.data.byo import has
 from mmlab.data.catalog import Catalog
 from mmlab.encoders import image, text, voice
 from mmlab.encoders.speech_ctc import trained_recogniser
+from mmlab.engine.hearing import ViterbiHearing
 from mmlab.models.fusion import TwoTower, WeightedSumFusion
 from mmlab.towerdata import Products
 
@@ -34,18 +35,27 @@ def cannot_hear(clips: Sequence[np.ndarray]) -> list[str]:
                      "by text or photo, or add recordings to your queries.csv (audio column, see data/README.md)")
 
 
-def upstream_encoders(catalog: Catalog, seed: int = 0) -> Encoders:
+DECODERS = ("greedy", "viterbi")
+
+
+def upstream_encoders(catalog: Catalog, seed: int = 0, decoder: str = "viterbi") -> Encoders:
     """The encoders :mod:`mmlab.towerdata` embedded the tower's training queries with, from the zoo.
 
-    A catalog without voice queries (your own, see ``data/README.md``) gets :func:`cannot_hear` as recogniser.
+    A clip is heard by notebook 05's recogniser, its words found by ``decoder``: "greedy" as in notebook 05 (the
+    lexicon words closest to the greedy phonemes), "viterbi" the lexicon's most probable path through the frame
+    probabilities (:mod:`mmlab.engine.hearing`). A catalog without voice queries (your own, see
+    ``data/README.md``) gets :func:`cannot_hear` as recogniser.
     """
+    if decoder not in DECODERS:
+        raise ValueError(f"unknown decoder {decoder!r}; choose one of {DECODERS}")
     text_model, _ = text.trained_text_encoder(catalog, kind=voice.TEXT_KIND, seed=seed, progress=False)
     image_model, _ = image.trained_image_encoder(catalog, kind="efficientnet_head", seed=seed, progress=False)
     cnn, _ = image.trained_image_encoder(catalog, kind="cnn", seed=seed, progress=False)
     if not has(catalog, "voice"):
         return Encoders(text_model, image_model, cannot_hear, cnn.eval())
     recogniser, _ = trained_recogniser(catalog, seed=seed, progress=False)
-    return Encoders(text_model, image_model, recogniser.transcribe, cnn.eval())
+    hear = recogniser.transcribe if decoder == "greedy" else ViterbiHearing(recogniser).transcribe
+    return Encoders(text_model, image_model, hear, cnn.eval())
 
 
 def modality_parts(model: TwoTower, products: Products) -> Tensor:

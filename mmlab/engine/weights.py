@@ -21,6 +21,7 @@ from torch import Tensor
 
 from mmlab.config import cache_dir
 from mmlab.engine.cold import fallback_rows
+from mmlab.engine.hearing import ViterbiHearing, lexicon_viterbi
 from mmlab.engine.inputs import raw_query
 from mmlab.engine.modifiers import matching_skus, parse_modifier
 from mmlab.engine.signals import DENSE, SIGNALS, ranked, signals_of, weighted_score
@@ -135,11 +136,19 @@ def validation_weights(engine: Any, step: float = 0.1) -> dict[str, dict[str, fl
 
 
 def _key(engine: Any, step: float) -> str:
-    """What the weights depend on: the catalog, every product vector, the code and the step."""
-    digest = hashlib.sha256(f"{engine.catalog.fingerprint()} {step}".encode())
+    """What the weights depend on: the catalog, every product vector, the code, the step and how speech is heard."""
+    digest = hashlib.sha256(f"{engine.catalog.fingerprint()} {step} {_hearing(engine)}".encode())
     spaces = engine.spaces
     for tensor in (engine.index, spaces.text, spaces.photo, spaces.frozen, spaces.cnn):
         digest.update(tensor.numpy().tobytes())
     digest.update(code_fingerprint(type(engine), fit_weights, fit_kind_weights, Judgements, ranked, query_signals,
                                    signals_of, fallback_rows, parse_modifier, matching_skus).encode())
     return digest.hexdigest()[:16]
+
+
+def _hearing(engine: Any) -> str:
+    """Which decoder hears the spoken queries, with its settings and code."""
+    hear = engine.encoders.hear
+    owner = getattr(hear, "__self__", None)
+    return f"{getattr(hear, '__qualname__', '')} {getattr(owner, 'word_cost', '')} " + \
+        code_fingerprint(ViterbiHearing, lexicon_viterbi.py_func)
