@@ -97,16 +97,27 @@ def test_photo_of_any_size_and_mode(engine, catalog):
     assert photo_tensor(big).shape == (1, 3, 64, 64)
 
 
+def voice_head(engine, words: str) -> torch.Tensor:
+    """The query tower's voice vector of a transcript."""
+    with torch.no_grad():
+        vector = torch.as_tensor(encode_texts(engine.encoders.text, [words]))
+        return engine.model.queries(torch.zeros(1, 192), vector, torch.tensor([2]))[0]
+
+
 def test_voice_searches_what_was_heard(engine, catalog):
     voice_id = catalog.queries.query_id[catalog.queries.modality == "voice"].iloc[0]
     spoken = engine.search_voice(catalog.query_audio(voice_id), k=4)
     assert spoken.attrs["heard"] == "lemon" and len(spoken) == 4
-    with torch.no_grad():
-        words = torch.as_tensor(encode_texts(engine.encoders.text, ["lemon"]))
-        want = engine.model.queries(torch.zeros(1, 192), words, torch.tensor([2]))[0]
-    assert list(spoken.sku_id) == list(engine.search_vector(want, k=4).sku_id)
+    assert list(spoken.sku_id) == list(engine.search_vector(voice_head(engine, "lemon"), k=4).sku_id)
     silence = engine.search_voice(np.zeros(16_000, np.float32), k=4)  # nothing heard: searches "?", no crash
     assert silence.attrs["heard"] == "" and len(silence) == 4
+
+
+def test_with_hearing_changes_what_the_voice_door_hears(catalog, products):
+    engine = tiny_engine(catalog, products).with_hearing(lambda waves: ["mug"] * len(waves))
+    spoken = engine.search_voice(np.zeros(16_000, np.float32), k=4)
+    assert spoken.attrs["heard"] == "mug"
+    assert list(spoken.sku_id) == list(engine.search_vector(voice_head(engine, "mug"), k=4).sku_id)
 
 
 def test_composed(engine, catalog):

@@ -2,8 +2,9 @@
 of query.
 
 A raw query (text, a photo, a 16 kHz clip, a photo plus a modifier) is embedded by the frozen upstream encoders of
-its notebook (03 text, 02 image; a clip is transcribed by notebook 05's recogniser, then embedded as text) and by the
-query tower of notebooks 06/07. The engine scores every product by a weighted sum of signals: the fused index, the
+its notebook (03 text, 02 image; a clip is heard by notebook 05's recogniser, its words decoded over the lexicon by
+notebook 11's Viterbi decoder (:mod:`mmlab.engine.hearing`), then embedded as text) and by the query tower of
+notebooks 06/07. The engine scores every product by a weighted sum of signals: the fused index, the
 text and photo spaces, BM25, the frozen photo features and the small CNN, and the products a modifier asks for
 (:mod:`mmlab.engine.signals`); the weights per kind of query are chosen on the validation queries
 (:mod:`mmlab.engine.weights`), and a typed or spoken query about a product type no encoder was trained on is ranked by
@@ -24,8 +25,8 @@ unit query's ``q·h = Σ_m w_m (q·p̂_m) / Z``: the columns ``image``, ``text``
 terms times the index's weight. A negative term argued against the SKU.
 
 Modules: ``search`` (the engine), ``signals``, ``weights``, ``cold`` and ``modifiers`` (its evidence), ``inputs``
-(query checks and filters), ``upstream`` (the frozen encoders and the index's per-modality parts), ``systems`` (the
-engine and its baselines for the scorecard) and ``demo`` (the notebook widgets).
+(query checks and filters), ``upstream`` (the frozen encoders and the index's per-modality parts), ``hearing``
+(decoding speech), ``systems`` (the engine and its baselines for the scorecard) and ``demo`` (the notebook widgets).
 """
 
 from __future__ import annotations
