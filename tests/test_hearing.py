@@ -92,6 +92,8 @@ def test_the_engine_hears_more_validation_queries_exactly_than_greedy_decoding(f
     clips = [catalog.query_audio(i) for i in val.query_id]
     greedy = upstream_encoders(catalog, decoder="greedy").hear(clips)
     assert exactly(engine.encoders.hear(clips), said) > exactly(greedy, said)
+    with pytest.raises(TypeError, match="wrap a single clip"):
+        engine.encoders.hear(clips[0])
 
 
 def test_an_unknown_decoder_is_refused_with_the_choices() -> None:

@@ -216,9 +216,14 @@ class Recogniser:
 
     def transcribe(self, waves: Sequence[np.ndarray], langs: Sequence[str] | None = None) -> list[str]:
         """Transcripts of 16 kHz mono clips ("" when nothing in the lexicon was heard)."""
-        if isinstance(waves, np.ndarray) and waves.ndim == 1 or not len(waves):
-            raise TypeError("waves must be a non-empty list of 1-D waveforms; wrap a single clip in a list: [wave]")
-        return self.transcribe_features([standardise(log_mel(w)) for w in waves], langs)
+        return self.transcribe_features(clip_features(waves), langs)
+
+
+def clip_features(waves: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The standardised log-mel spectrogram of each 16 kHz mono clip of a non-empty list."""
+    if isinstance(waves, np.ndarray) and waves.ndim == 1 or not len(waves):
+        raise TypeError("waves must be a non-empty list of 1-D waveforms; wrap a single clip in a list: [wave]")
+    return [standardise(log_mel(w)) for w in waves]
 
 
 def _hash(items: Sequence[str]) -> str:

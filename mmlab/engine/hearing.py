@@ -9,8 +9,7 @@ from collections.abc import Sequence
 import numba
 import numpy as np
 
-from mmlab.encoders.audio import log_mel, standardise
-from mmlab.encoders.speech_ctc import Recogniser
+from mmlab.encoders.speech_ctc import Recogniser, clip_features
 
 WORD_COST = 5.0  # log-probability a word costs on top of its frames' (chosen on the validation recordings)
 
@@ -79,6 +78,5 @@ class ViterbiHearing:
         return text
 
     def transcribe(self, waves: Sequence[np.ndarray]) -> list[str]:
-        """Transcripts of 16 kHz mono clips."""
-        specs = [standardise(log_mel(wave)) for wave in waves]
-        return [self.decode(log_probs) for log_probs in self.recogniser.log_probs(specs)]
+        """Transcripts of 16 kHz mono clips (a list of waveforms)."""
+        return [self.decode(log_probs) for log_probs in self.recogniser.log_probs(clip_features(waves))]
