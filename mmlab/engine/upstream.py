@@ -39,7 +39,8 @@ DECODERS = ("greedy", "viterbi")
 
 
 def upstream_encoders(catalog: Catalog, seed: int = 0, decoder: str = "viterbi") -> Encoders:
-    """The encoders :mod:`mmlab.towerdata` embedded the tower's training queries with, from the zoo.
+    """The encoders :mod:`mmlab.towerdata` embedded the tower's training queries with (spoken ones with the greedy
+    decoder), from the zoo.
 
     A clip is heard by notebook 05's recogniser, its words found by ``decoder``: "greedy" as in notebook 05 (the
     lexicon words closest to the greedy phonemes), "viterbi" the lexicon's most probable path through the frame
