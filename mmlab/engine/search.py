@@ -129,7 +129,8 @@ class SearchEngine:
         return torch.as_tensor(image.embed(self.encoders.image, photo_tensor(photo)))
 
     def transcribe(self, wave: np.ndarray, sr: int) -> str:
-        """What notebook 05's recogniser hears in a clip ("" when it recognised nothing)."""
+        """What the engine hears in a clip: notebook 05's recogniser and the decoder of ``encoders.hear`` ("" for
+        nothing)."""
         return self.encoders.hear([audio.check_wave(wave, sr)])[0]
 
     # -- evidence ------------------------------------------------------------------------------------
